@@ -1,0 +1,3 @@
+module github.com/iperfmon/iperfmon
+
+go 1.26.0
