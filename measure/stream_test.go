@@ -408,7 +408,7 @@ func TestUDPAccounting(t *testing.T) {
 			prev = cur
 		}
 		require.InDelta(t, want, math.Float64frombits(s.jitter.Load()), 1e-12)
-		require.InDelta(t, (0.002/16+(0.003-0.002/16)/16+(0-(0.002/16+(0.003-0.002/16)/16))/16), want, 1e-12)
+		require.InDelta(t, (0.002/16 + (0.003-0.002/16)/16 + (0-(0.002/16+(0.003-0.002/16)/16))/16), want, 1e-12)
 	})
 
 	t.Run("not data", func(t *testing.T) {
