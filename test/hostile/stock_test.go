@@ -31,7 +31,7 @@ func TestFakeServerSpeaksIperf3(t *testing.T) {
 			f := startFake(t, func(s *session) { s.all() })
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			args := append([]string{"-c", "127.0.0.1", "-p", strconv.Itoa(f.port), "--connect-timeout", "2000", }, tc.args...)
+			args := append([]string{"-c", "127.0.0.1", "-p", strconv.Itoa(f.port), "--connect-timeout", "2000"}, tc.args...)
 			cmd := exec.CommandContext(ctx, bin, args...)
 			var buf bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &buf, &buf
