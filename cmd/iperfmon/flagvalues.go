@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iperfmon/iperfmon/config"
 	"github.com/spf13/pflag"
 )
+
 
 // Flag values. Rates, sizes and durations go through the config package's
 // parsers, so "100M" means the same on the command line, in iperfmon.toml
@@ -29,7 +31,7 @@ func (v durationValue) Set(s string) error {
 		*v.p = time.Duration(f * float64(v.unit))
 		return nil
 	}
-	d, err := parseDuration(s)
+	d, err := config.ParseDuration(s)
 	if err != nil {
 		return err
 	}
@@ -42,7 +44,7 @@ func (v durationValue) Type() string   { return "duration" }
 type sizeValue struct{ p *int64 }
 
 func (v sizeValue) Set(s string) error {
-	n, err := parseSize(s)
+	n, err := config.ParseSize(s)
 	if err != nil {
 		return err
 	}
@@ -58,7 +60,7 @@ func (v rateValue) Set(s string) error {
 	if _, burst, ok := strings.Cut(s, "/"); ok {
 		return fmt.Errorf("invalid rate %q: the burst suffix /%s is not supported; give the rate alone, e.g. \"100M\"", s, burst)
 	}
-	n, err := parseRate(s)
+	n, err := config.ParseRate(s)
 	if err != nil {
 		return err
 	}
