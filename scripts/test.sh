@@ -15,8 +15,10 @@
 #   FUZZTIME        per fuzz target, default 20s; FUZZTIME=0 skips fuzzing
 #   GOTEST_FLAGS    extra flags for go test (e.g. "-run TestX -v")
 #   SKIP_STAGES     space-separated stage names to skip (gofmt vet staticcheck test fuzz e2e)
-#   IPERFMON_TELEGRAF  Telegraf binary for the e2e suite; built by
+#   IPERFMON_TELEGRAF  stock Telegraf for the e2e suite; built by
 #                   scripts/build-telegraf.sh (and cached) when unset
+#   IPERFMON_TELEGRAF_IPERF3  Telegraf with [[inputs.iperf3]] compiled in;
+#                   built by scripts/build-telegraf.sh --with-iperfmon when unset
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -136,7 +138,16 @@ e2e_tests() {
 			echo "building Telegraf failed; e2e tests that need it will fail under CI=true"
 		fi
 	fi
+	if [[ -z "${IPERFMON_TELEGRAF_IPERF3:-}" && -d plugins/inputs/iperf3 ]]; then
+		local tgp
+		if tgp=$(bash scripts/build-telegraf.sh --with-iperfmon); then
+			export IPERFMON_TELEGRAF_IPERF3="$tgp"
+		else
+			echo "building Telegraf with the iperf3 plugin failed; the compiled-in e2e test will fail under CI=true"
+		fi
+	fi
 	echo "IPERFMON_TELEGRAF=${IPERFMON_TELEGRAF:-}"
+	echo "IPERFMON_TELEGRAF_IPERF3=${IPERFMON_TELEGRAF_IPERF3:-}"
 	go test -race -shuffle=on -timeout 15m "${extra[@]}" ./test/e2e/... 2>&1 | tee "$logdir/e2e.log"
 }
 

@@ -265,3 +265,38 @@ func TestPipelineTelegrafExec(t *testing.T) {
 		}, 30*time.Second, tp)
 	checkFailurePoints(t, ps)
 }
+
+// The compiled-in route: Telegraf built with plugins/inputs/iperf3 reads the
+// example's [[inputs.iperf3]] tables straight from telegraf.conf.
+func TestPipelineTelegrafPlugin(t *testing.T) {
+	telegraf := requireTelegrafWithPlugin(t)
+	db := startInfluxDB(t)
+	srv := startIperfmonServer(t)
+	conf, err := os.ReadFile(exampleIperfmonConfig(t, srv.Addr()))
+	require.NoError(t, err)
+
+	tg := telegrafAgent + string(conf) + fmt.Sprintf(`
+[[outputs.influxdb]]
+  urls = [%q]
+  database = "telegraf"
+`, db.URL)
+	tgPath := filepath.Join(t.TempDir(), "telegraf.conf")
+	require.NoError(t, os.WriteFile(tgPath, []byte(tg), 0o644))
+	tp := startProc(t, "telegraf", telegraf, "--config", tgPath)
+
+	ps := waitPoints(t, db, "telegraf", "", map[string]int{
+		"tcp/forward/success": 2,
+		"tcp/reverse/success": 2,
+	}, 60*time.Second, tp)
+	checkSuccessPoints(t, ps, srv.Port)
+	checkSchema(t, db, "telegraf")
+
+	srv.stop()
+	down := time.Now().UTC()
+	ps = waitPoints(t, db, "telegraf", fmt.Sprintf(`"result" != 'success' AND time > '%s'`, down.Format(time.RFC3339Nano)),
+		map[string]int{
+			"tcp/forward/connection_failed": 1,
+			"tcp/reverse/connection_failed": 1,
+		}, 30*time.Second, tp)
+	checkFailurePoints(t, ps)
+}

@@ -81,3 +81,22 @@ func readExample(t testing.TB, rel string) string {
 	}
 	return string(b)
 }
+
+// requireTelegrafWithPlugin returns the Telegraf binary with [[inputs.iperf3]]
+// compiled in, named by IPERFMON_TELEGRAF_IPERF3
+// (scripts/build-telegraf.sh --with-iperfmon builds one).
+func requireTelegrafWithPlugin(t testing.TB) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(repoRoot(t), "plugins", "inputs", "iperf3")); err != nil {
+		t.Skip("plugins/inputs/iperf3 does not exist yet")
+	}
+	p := os.Getenv("IPERFMON_TELEGRAF_IPERF3")
+	if p == "" {
+		unavailable(t, "IPERFMON_TELEGRAF_IPERF3 is not set (build one with: export IPERFMON_TELEGRAF_IPERF3=$(bash scripts/build-telegraf.sh --with-iperfmon))")
+		return ""
+	}
+	if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+		t.Fatalf("IPERFMON_TELEGRAF_IPERF3=%s is not an executable file: %v", p, err)
+	}
+	return p
+}
