@@ -57,6 +57,9 @@ type link struct {
 // panics). Leftovers of crashed runs are removed first.
 func newLink(t testing.TB) *link {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: the accuracy suite runs for minutes of shaped-link measurements")
+	}
 	tl := requireTools(t)
 	removeStale(tl)
 	id := fmt.Sprintf("%s%d-%d", nsPrefix, os.Getpid(), nsSeq.Add(1))
