@@ -3,6 +3,7 @@
 package accuracy
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -22,6 +23,7 @@ const (
 // checker collects the failed checks of one attempt, so that an attempt
 // spoiled by a noisy neighbour can be rerun before failing the test.
 type checker struct {
+	final bool // a failure that another attempt would only repeat
 	msgs  []string
 	notes []string // context for the failures, e.g. drops outside the link
 }
@@ -72,6 +74,9 @@ func runCase(t *testing.T, r *row, fn func(c *checker)) {
 		fn(c)
 		if c.ok() {
 			return
+		}
+		if c.final {
+			break
 		}
 		if a < n {
 			t.Logf("attempt %d of %d failed, running the case again:\n  %s", a, n, strings.Join(append(c.msgs, c.notes...), "\n  "))
@@ -202,6 +207,10 @@ func (c *checker) run(l *link, p pair, s spec, prep func() error) *result {
 		c.notef("%s: %s", p, d)
 	}
 	if err != nil {
+		// The tool itself reporting an error (an "error" key in its JSON)
+		// is not noise: running it again would only repeat it.
+		var te *toolError
+		c.final = c.final || errors.As(err, &te)
 		c.errorf("%v", err)
 		return nil
 	}

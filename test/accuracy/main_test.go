@@ -57,7 +57,22 @@ func repoRoot() string {
 }
 
 // buildIperfmon builds ./cmd/iperfmon into dir, as the suite's subject.
+// ACCURACY_IPERFMON=PATH uses a binary built elsewhere instead, and
+// ACCURACY_IPERFMON=none checks stock iperf3 alone (to calibrate the harness).
 func buildIperfmon(dir string) {
+	switch v := os.Getenv("ACCURACY_IPERFMON"); v {
+	case "":
+	case "none":
+		iperfmonWhy = "ACCURACY_IPERFMON=none: checking stock iperf3 against the truths only"
+		return
+	default:
+		if _, err := os.Stat(v); err != nil {
+			buildErr = fmt.Errorf("ACCURACY_IPERFMON=%s: %w (want a path to an iperfmon binary, or none)", v, err)
+			return
+		}
+		iperfmonPath = v
+		return
+	}
 	root := repoRoot()
 	if _, err := os.Stat(filepath.Join(root, "cmd", "iperfmon")); err != nil {
 		iperfmonWhy = "cmd/iperfmon does not exist yet: checking stock iperf3 against the truths only"

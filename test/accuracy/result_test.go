@@ -25,6 +25,10 @@ type result struct {
 
 	cpuHost, cpuRemote float64 // end.cpu_utilization_percent.{host,remote}_total
 
+	// srvLostPercent is the server's own figure (server_output_json.end.sum),
+	// present with --get-server-output against a server run with -J.
+	srvLostPercent float64
+
 	intervals []intervalSums
 	mss       float64 // start.tcp_mss_default, when reported
 }
@@ -47,7 +51,7 @@ func parseResult(b []byte) (*result, error) {
 		return nil, fmt.Errorf("client output is not JSON: %w", err)
 	}
 	if e, ok := m["error"].(string); ok {
-		return nil, fmt.Errorf("client reported error: %s", e)
+		return nil, &toolError{msg: e}
 	}
 	r := &result{
 		raw:         m,
@@ -64,6 +68,8 @@ func parseResult(b []byte) (*result, error) {
 		lostPackets: first(num(m, "end", "sum_received", "lost_packets"), num(m, "end", "sum", "lost_packets")),
 		packets:     first(num(m, "end", "sum", "packets"), num(m, "end", "sum_received", "packets")),
 		outOfOrder:  num(m, "end", "sum", "out_of_order"),
+
+		srvLostPercent: num(m, "server_output_json", "end", "sum", "lost_percent"),
 	}
 	if math.IsNaN(r.outOfOrder) {
 		if streams, ok := get(m, "end", "streams").([]any); ok {
@@ -130,3 +136,8 @@ func nanAdd(a, b float64) float64 {
 	}
 	return a + b
 }
+
+// toolError is an error the tool reported in its own JSON ("error" key).
+type toolError struct{ msg string }
+
+func (e *toolError) Error() string { return "the client reported an error: " + e.msg }

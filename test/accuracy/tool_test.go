@@ -26,9 +26,11 @@ type tool struct {
 
 func iperf3Tool(path string) *tool {
 	return &tool{
-		name:       "iperf3",
-		path:       path,
-		serverArgs: func(port int) []string { return []string{"-s", "-1", "-p", strconv.Itoa(port)} },
+		name: "iperf3",
+		path: path,
+		// -J: with --get-server-output the client then carries the
+		// server's own JSON report (server_output_json).
+		serverArgs: func(port int) []string { return []string{"-s", "-J", "-1", "-p", strconv.Itoa(port)} },
 		clientArgs: func(host string, port int) []string { return []string{"-c", host, "-p", strconv.Itoa(port)} },
 	}
 }
@@ -86,8 +88,10 @@ type spec struct {
 	bitrate float64 // -b in bits/s; 0 leaves the tool's default
 	length  int     // -l; 0 leaves the tool's default
 	window  string  // -w
-	time    int     // -t
-	omit    int     // -O
+	// serverOutput asks for the server's report (--get-server-output).
+	serverOutput bool
+	time         int // -t
+	omit         int // -O
 }
 
 func (s spec) args() []string {
@@ -103,6 +107,9 @@ func (s spec) args() []string {
 	}
 	if s.window != "" {
 		a = append(a, "-w", s.window)
+	}
+	if s.serverOutput {
+		a = append(a, "--get-server-output")
 	}
 	switch s.dir {
 	case reverse:
@@ -219,8 +226,12 @@ func (l *link) measure(p pair, s spec) (*result, error) {
 	srvErr := srv.wait(3 * time.Second)
 	res, perr := parseResult(cli.stdout.Bytes())
 	if perr != nil || cliErr != nil {
-		return res, fmt.Errorf("%s %s: client: %v; parse: %v\nclient stderr: %s\nserver (%v) stderr: %s\nclient stdout: %.2000s",
-			p, strings.Join(s.args(), " "), cliErr, perr, cli.stderr.String(), srvErr, srv.stderr.String(), cli.stdout.String())
+		detail := fmt.Sprintf("client stderr: %s\nserver (%v) stderr: %s\nclient stdout: %.2000s",
+			cli.stderr.String(), srvErr, srv.stderr.String(), cli.stdout.String())
+		if perr != nil {
+			return res, fmt.Errorf("%s %s: %w\n%s", p, strings.Join(s.args(), " "), perr, detail)
+		}
+		return res, fmt.Errorf("%s %s: client exited: %v\n%s", p, strings.Join(s.args(), " "), cliErr, detail)
 	}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("%s: timed out after %v", p, limit)
