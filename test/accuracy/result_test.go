@@ -48,10 +48,10 @@ type interval struct {
 func parseResult(b []byte) (*result, error) {
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("client output is not JSON: %w", err)
+		return nil, &toolError{msg: fmt.Sprintf("output is not JSON: %v", err)}
 	}
 	if e, ok := m["error"].(string); ok {
-		return nil, &toolError{msg: e}
+		return nil, &toolError{msg: "the client reported an error: " + e}
 	}
 	r := &result{
 		raw:         m,
@@ -137,7 +137,9 @@ func nanAdd(a, b float64) float64 {
 	return a + b
 }
 
-// toolError is an error the tool reported in its own JSON ("error" key).
+// toolError is a failure of the tool itself (an "error" key in its JSON,
+// output that is not JSON, a server that exits at once), which running the
+// case again would only repeat; timeouts are not toolErrors.
 type toolError struct{ msg string }
 
-func (e *toolError) Error() string { return "the client reported an error: " + e.msg }
+func (e *toolError) Error() string { return e.msg }

@@ -192,7 +192,7 @@ func (l *link) waitListening(p *proc, port int) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("server exited before listening: %v: %s", p.err, p.stderr.String())
+			return &toolError{msg: fmt.Sprintf("server exited before listening: %v: %s", p.err, p.stderr.String())}
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
