@@ -1,0 +1,72 @@
+package config
+
+import (
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/iperfmon/iperfmon/measure"
+)
+
+// Target is one test of a table: one server in one direction.
+type Target struct {
+	Server    string // the servers entry as written
+	Host      string // host name or address, without brackets
+	Port      int
+	Direction string // DirectionForward, DirectionReverse or DirectionBidir
+	Test      measure.Test
+}
+
+// Key identifies the server for serialisation: tests with equal keys must
+// never overlap.
+func (t Target) Key() string { return serverKey(t.Host, t.Port) }
+
+// Addr is host:port, with brackets around IPv6 addresses.
+func (t Target) Addr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
+
+// Targets returns one Target per server and direction, in the order of
+// servers then directions, each with a complete measure.Test (defaults
+// applied). Call Validate first: entries that do not parse are left out.
+// The password is the table's, else $IPERF3_PASSWORD.
+func (t *Table) Targets() []Target {
+	password := t.Password
+	if password == "" && t.Username != "" {
+		password = os.Getenv(passwordEnv)
+	}
+	key := t.rsaKey
+	if key == nil && t.RSAPublicKey != "" {
+		key, _ = readRSAPublicKey(t.RSAPublicKey) // Validate reported any error
+	}
+	var out []Target
+	for _, s := range t.Servers {
+		host, port, err := ParseServer(s)
+		if err != nil {
+			continue
+		}
+		for _, dir := range t.Directions {
+			test := measure.Test{
+				Host:           host,
+				Port:           port,
+				Protocol:       measure.Protocol(t.Protocol),
+				Reverse:        dir == DirectionReverse,
+				Bidir:          dir == DirectionBidir,
+				Duration:       time.Duration(t.Duration),
+				Omit:           time.Duration(t.Omit),
+				Parallel:       t.Parallel,
+				Bitrate:        int64(t.Bitrate),
+				Length:         int(t.Length),
+				Window:         int(t.Window),
+				TOS:            t.TOS,
+				Family:         measure.Family(t.Family),
+				ConnectTimeout: time.Duration(t.ConnectTimeout),
+				Timeout:        t.TestTimeout(),
+				Username:       t.Username,
+				Password:       password,
+				RSAPublicKey:   key,
+			}
+			out = append(out, Target{Server: s, Host: host, Port: port, Direction: dir, Test: test.WithDefaults()})
+		}
+	}
+	return out
+}

@@ -1,0 +1,117 @@
+// Package stockiperf runs the stock iperf3 binary for tests: a server on a
+// free loopback port, or a client whose --json output a test compares with
+// ours.
+package stockiperf
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RequireTool returns the path of a program the test needs. When it is
+// missing the test is skipped, except in CI (CI=true), where it fails: CI
+// must never silently skip an interop test.
+func RequireTool(tb testing.TB, name string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("%s is required in CI but not found: %v", name, err)
+	}
+	tb.Skipf("%s not installed: %v (apt-get install %s)", name, err, name)
+	return ""
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// StartServer starts `iperf3 -s` on a free loopback port and returns the
+// port once the server says it is listening. The server is killed when the
+// test ends.
+func StartServer(tb testing.TB, extra ...string) int {
+	tb.Helper()
+	bin := RequireTool(tb, "iperf3")
+	var lastErr string
+	for range 3 { // the free port can be taken between FreePort and bind
+		port := FreePort(tb)
+		ctx, cancel := context.WithCancel(context.Background())
+		// --forceflush: stdout is a pipe, and the ready line must not sit in a buffer.
+		args := append([]string{"-s", "--forceflush", "-B", "127.0.0.1", "-p", strconv.Itoa(port)}, extra...)
+		cmd := exec.CommandContext(ctx, bin, args...)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			cancel()
+			tb.Fatalf("iperf3 -s: %v", err)
+		}
+		cmd.Stderr = cmd.Stdout
+		if err := cmd.Start(); err != nil {
+			cancel()
+			tb.Fatalf("iperf3 -s: %v", err)
+		}
+		// ready gets "" once the server listens, or the reason it did not.
+		ready := make(chan string, 1)
+		go func() {
+			sc := bufio.NewScanner(out)
+			signalled := false
+			last := "iperf3 -s exited"
+			for sc.Scan() {
+				line := sc.Text()
+				if !signalled && strings.Contains(line, "Server listening") {
+					ready <- ""
+					signalled = true
+				} else if !signalled && line != "" && !strings.HasPrefix(line, "---") {
+					last = line
+				}
+			}
+			if !signalled {
+				ready <- last
+			}
+		}()
+		select {
+		case msg := <-ready:
+			if msg == "" {
+				tb.Cleanup(func() { cancel(); _ = cmd.Wait() })
+				return port
+			}
+			lastErr = msg
+		case <-time.After(10 * time.Second):
+			lastErr = "no 'Server listening' line within 10s"
+		}
+		cancel()
+		_ = cmd.Wait()
+	}
+	tb.Fatalf("iperf3 -s did not start: %s", lastErr)
+	return 0
+}
+
+// ClientJSON runs `iperf3 -c 127.0.0.1 -p port -J args...` and returns its
+// output.
+func ClientJSON(tb testing.TB, port int, args ...string) []byte {
+	tb.Helper()
+	bin := RequireTool(tb, "iperf3")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	full := append([]string{"-c", "127.0.0.1", "-p", strconv.Itoa(port), "-J"}, args...)
+	out, err := exec.CommandContext(ctx, bin, full...).Output()
+	if err != nil {
+		tb.Fatalf("iperf3 %s: %v\n%s", strings.Join(full, " "), err, out)
+	}
+	return out
+}

@@ -1,0 +1,21 @@
+//go:build !linux
+
+package measure
+
+import (
+	"net"
+	"time"
+)
+
+// tcpInfoSupported: no TCP_INFO here; retransmits, RTT and cwnd are omitted.
+const tcpInfoSupported = false
+
+type tcpInfo struct {
+	totalRetrans int64
+	cwnd         int64
+	rtt          time.Duration
+}
+
+func readTCPInfo(*net.TCPConn) (tcpInfo, bool) { return tcpInfo{}, false }
+
+func tcpCongestion(*net.TCPConn) string { return "" }

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it:
+#
+#   bash scripts/test.sh
+#
+# Stages: gofmt, go vet, staticcheck, go test -race (all packages but the
+# end-to-end suite), bounded fuzzing of every Fuzz* target, end-to-end suite.
+# Every stage runs even when an earlier one failed; the summary at the end
+# lists each stage with its time and the script exits non-zero on any failure.
+#
+# Knobs (environment):
+#   CI              exported as "true" unless set: tests that need a tool
+#                   (iperf3, influxd, promtool, ip, ...) then fail instead of
+#                   skipping. CI= (empty) lets them skip.
+#   FUZZTIME        per fuzz target, default 20s; FUZZTIME=0 skips fuzzing
+#   GOTEST_FLAGS    extra flags for go test (e.g. "-run TestX -v")
+#   SKIP_STAGES     space-separated stage names to skip (gofmt vet staticcheck test fuzz e2e)
+#   IPERFMON_TELEGRAF  stock Telegraf for the e2e suite; built by
+#                   scripts/build-telegraf.sh (and cached) when unset
+#   IPERFMON_TELEGRAF_IPERF3  Telegraf with [[inputs.iperf3]] compiled in;
+#                   built by scripts/build-telegraf.sh --with-iperfmon when unset
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+
+[[ -x /usr/local/go/bin/go ]] && ! command -v go >/dev/null && export PATH="/usr/local/go/bin:$PATH"
+export PATH="$PATH:/usr/sbin:/sbin"
+export CI="${CI-true}"
+export GONOSUMDB="${GONOSUMDB:-github.com/tdrn-org/go-tr064,github.com/SAP/go-hdb}"
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+
+STATICCHECK_VERSION=v0.7.0 # Staticcheck 2026.1: supports Go 1.26
+FUZZTIME="${FUZZTIME:-20s}"
+read -r -a extra <<<"${GOTEST_FLAGS:-}"
+
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/iperfmon-test.XXXXXX")
+suite_start=$(date +%s)
+names=() results=() times=()
+failed=0
+
+skipped() { [[ " ${SKIP_STAGES:-} " == *" $1 "* ]]; }
+
+# stage NAME CMD...: runs CMD with its output going straight to our stdout
+# (CI reads go test's ok/FAIL lines) and records status and time.
+stage() {
+	local name=$1
+	shift
+	if skipped "$name"; then
+		names+=("$name") results+=(skipped) times+=(0)
+		return
+	fi
+	echo
+	echo "=== stage $name: $*"
+	local start rc
+	start=$(date +%s)
+	"$@"
+	rc=$?
+	names+=("$name") times+=($(($(date +%s) - start)))
+	if ((rc == 0)); then
+		results+=(ok)
+	else
+		results+=("FAIL (exit $rc)")
+		failed=1
+	fi
+	echo "=== stage $name: ${results[-1]} in ${times[-1]}s"
+}
+
+gofmt_check() {
+	local files bad
+	mapfile -t files < <(git ls-files -co --exclude-standard -- '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')
+	((${#files[@]})) || return 0
+	bad=$(gofmt -l "${files[@]}")
+	if [[ -n "$bad" ]]; then
+		echo "gofmt: these files need formatting (run gofmt -w):"
+		echo "$bad"
+		return 1
+	fi
+}
+
+staticcheck_run() {
+	go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
+}
+
+# Packages for the main run: everything except the end-to-end suite, which
+# runs on its own stage so that its subprocesses don't compete with timing
+# sensitive tests in other packages.
+unit_packages() { go list ./... | grep -v '/test/e2e\(/\|$\)'; }
+
+unit_tests() {
+	local pkgs
+	mapfile -t pkgs < <(unit_packages) || return 1
+	((${#pkgs[@]})) || { echo "no packages"; return 0; }
+	go test -race -shuffle=on -timeout 40m "${extra[@]}" "${pkgs[@]}" 2>&1 | tee "$logdir/test.log"
+}
+
+# fuzz_targets prints "DIR NAME" for every func FuzzXxx(f *testing.F) in a _test.go file.
+fuzz_targets() {
+	git ls-files -co --exclude-standard -- '*_test.go' 2>/dev/null |
+		xargs -r grep -HoE '^func Fuzz[A-Za-z0-9_]*\(' |
+		sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)\($#\1 \2#; s#^[^/ ]*_test\.go:func (Fuzz[A-Za-z0-9_]*)\($#. \1#' |
+		sort -u
+}
+
+fuzz_all() {
+	local dir name rc=0 n=0 t0
+	if [[ "$FUZZTIME" == 0 || "$FUZZTIME" == 0s ]]; then
+		echo "FUZZTIME=0: fuzzing skipped (seed corpora still ran in the test stage)"
+		return 0
+	fi
+	while read -r dir name; do
+		[[ -n "$name" ]] || continue
+		n=$((n + 1))
+		t0=$(date +%s)
+		echo "--- fuzz $name in ./$dir for $FUZZTIME"
+		if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "./$dir" 2>&1 | tee -a "$logdir/fuzz.log"; then
+			echo "--- fuzz $name: ok ($(($(date +%s) - t0))s)"
+		else
+			echo "--- fuzz $name: FAIL ($(($(date +%s) - t0))s); the failing input was saved under ./$dir/testdata/fuzz/$name/"
+			echo "    reproduce: go test -run '^${name}\$' ./$dir"
+			rc=1
+		fi
+	done < <(fuzz_targets)
+	echo "fuzz targets run: $n"
+	return $rc
+}
+
+e2e_tests() {
+	if ! go list ./test/e2e/... >/dev/null 2>&1 || [[ -z "$(go list ./test/e2e/... 2>/dev/null)" ]]; then
+		echo "no end-to-end suite (test/e2e) yet"
+		return 0
+	fi
+	if [[ -z "${IPERFMON_TELEGRAF:-}" ]]; then
+		local tg
+		if tg=$(bash scripts/build-telegraf.sh); then
+			export IPERFMON_TELEGRAF="$tg"
+		else
+			echo "building Telegraf failed; e2e tests that need it will fail under CI=true"
+		fi
+	fi
+	if [[ -z "${IPERFMON_TELEGRAF_IPERF3:-}" && -d plugins/inputs/iperf3 ]]; then
+		local tgp
+		if tgp=$(bash scripts/build-telegraf.sh --with-iperfmon); then
+			export IPERFMON_TELEGRAF_IPERF3="$tgp"
+		else
+			echo "building Telegraf with the iperf3 plugin failed; the compiled-in e2e test will fail under CI=true"
+		fi
+	fi
+	echo "IPERFMON_TELEGRAF=${IPERFMON_TELEGRAF:-}"
+	echo "IPERFMON_TELEGRAF_IPERF3=${IPERFMON_TELEGRAF_IPERF3:-}"
+	go test -race -shuffle=on -timeout 15m "${extra[@]}" ./test/e2e/... 2>&1 | tee "$logdir/e2e.log"
+}
+
+echo "iperfmon test suite: $(go version), CI=${CI:-}, FUZZTIME=$FUZZTIME, logs in $logdir"
+
+stage gofmt gofmt_check
+stage vet go vet ./...
+stage staticcheck staticcheck_run
+stage test unit_tests
+stage fuzz fuzz_all
+stage e2e e2e_tests
+
+total=$(($(date +%s) - suite_start))
+echo
+echo "================ summary ================"
+for i in "${!names[@]}"; do
+	printf '%-12s %-16s %5ss\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
+done
+printf '%-12s %-16s %5ss\n' total "$( ((failed)) && echo FAIL || echo ok)" "$total"
+if ((failed)); then
+	echo "FAIL: at least one stage failed (see above; logs in $logdir)"
+	exit 1
+fi
+echo "PASS: all stages passed"

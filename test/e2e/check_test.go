@@ -1,0 +1,90 @@
+//go:build linux
+
+package e2e
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Nagios plugin exit codes.
+const (
+	nagiosOK       = 0
+	nagiosWarning  = 1
+	nagiosCritical = 2
+	nagiosUnknown  = 3
+)
+
+// runCheck runs `iperfmon check` and returns its stdout+stderr and exit code.
+func runCheck(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	return runCmd(t, time.Minute, "", nil, append([]string{iperfmonBin(t), "check"}, args...)...)
+}
+
+// summaryLine returns check's one summary line (stdout; logs go to stderr
+// and are prefixed E!/W!/I!/D!).
+func summaryLine(t *testing.T, out string) string {
+	t.Helper()
+	var lines []string
+	for l := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+		if l != "" && !strings.HasPrefix(l, "E! ") && !strings.HasPrefix(l, "W! ") &&
+			!strings.HasPrefix(l, "I! ") && !strings.HasPrefix(l, "D! ") {
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 1, "one summary line expected:\n%s", out)
+	return lines[0]
+}
+
+func TestCheckExitCodes(t *testing.T) {
+	srv := startIperfmonServer(t)
+	port := strconv.Itoa(srv.Port)
+	dead := strconv.Itoa(freePorts(t, 1)[0])
+	base := []string{"127.0.0.1", "-p", port, "-t", "1"}
+
+	tests := []struct {
+		name string
+		args []string
+		want []int
+	}{
+		{"ok", append(base, "--min-bitrate", "1M"), []int{nagiosOK}},
+		{"critical below min", append(base, "--min-bitrate", "100T"), []int{nagiosCritical}},
+		{"warning below warn", append(base, "--min-bitrate", "1M", "--warn-bitrate", "100T"), []int{nagiosWarning}},
+		{"udp ok", append(base, "-u", "-b", "10M", "--min-bitrate", "1M", "--max-loss", "50%"), []int{nagiosOK}},
+		// Unreachable is CRITICAL or UNKNOWN depending on the documented choice.
+		{"dead port", []string{"127.0.0.1", "-p", dead, "-t", "1", "--min-bitrate", "1M", "--connect-timeout", "2s"}, []int{nagiosCritical, nagiosUnknown}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := runCheck(t, tc.args...)
+			require.Contains(t, tc.want, code, "exit code; output:\n%s", out)
+			line := summaryLine(t, out)
+			if code != nagiosUnknown {
+				require.Contains(t, line, "|", "perfdata after |: %s", line)
+			}
+		})
+	}
+}
+
+// --baseline-file: stable runs build a baseline; a run at a fraction of it
+// (paced with -b) is flagged, and the state file survives corruption.
+func TestCheckBaselineRegression(t *testing.T) {
+	srv := startIperfmonServer(t)
+	state := filepath.Join(t.TempDir(), "baseline.json")
+	args := []string{"127.0.0.1", "-p", strconv.Itoa(srv.Port), "-t", "1", "--min-bitrate", "1M",
+		"--baseline-file", state, "--max-drop", "20%"}
+
+	for i := range 3 {
+		out, code := runCheck(t, args...)
+		require.Equal(t, nagiosOK, code, "run %d:\n%s", i, out)
+	}
+	// Loopback TCP runs at Gbit/s; 20 Mbit/s is far more than 20 % below.
+	out, code := runCheck(t, append(args, "-b", "20M")...)
+	require.Contains(t, []int{nagiosWarning, nagiosCritical}, code, "regressed run:\n%s", out)
+	summaryLine(t, out)
+}
