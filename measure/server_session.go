@@ -487,9 +487,20 @@ wait:
 		return nil, ioFailure("control: send EXCHANGE_RESULTS", 0, err)
 	}
 	_ = t.ctrl.SetReadDeadline(s.deadline())
-	var remote Results
-	if err := ReadJSON(t.ctrl, maxClientResultsJSON, &remote); err != nil {
+	var rawResults json.RawMessage
+	if err := ReadJSON(t.ctrl, maxClientResultsJSON, &rawResults); err != nil {
 		return nil, ioFailure("control: read results", IERECVRESULTS, err)
+	}
+	var remote Results
+	if err := json.Unmarshal(rawResults, &remote); err != nil {
+		return nil, failWith(IERECVRESULTS, 0, CodeProtocolError, "control: read results", fmt.Errorf("%w: results JSON: %v", ErrProtocol, err))
+	}
+	if cfg.Omit > 0 {
+		received := map[int64]bool{}
+		for _, ds := range streams {
+			received[int64(ds.ID)] = !ds.Sender
+		}
+		fillOmittedPackets(rawResults, &remote, local, received)
 	}
 	res := &Result{
 		Test:                 st.Test,
@@ -524,4 +535,35 @@ wait:
 		s.log().Debug("unexpected message after DISPLAY_RESULTS", "client", t.client, "state", state)
 	}
 	return res, nil
+}
+
+// fillOmittedPackets adapts the results of clients older than iperf3 3.13,
+// which do not report how many datagrams they sent during -O: for streams
+// this server received, the highest sequence it had seen when the omit
+// period ended stands in for it (they differ by what was in flight).
+func fillOmittedPackets(raw json.RawMessage, remote *Results, local *Results, received map[int64]bool) {
+	var probe struct {
+		Streams []struct {
+			OmittedPackets *json.RawMessage `json:"omitted_packets"`
+		} `json:"streams"`
+	}
+	if json.Unmarshal(raw, &probe) != nil {
+		return
+	}
+	for _, s := range probe.Streams {
+		if s.OmittedPackets != nil {
+			return // the client reports it
+		}
+	}
+	ours := map[int64]Number{}
+	for _, s := range local.Streams {
+		if s.OmittedPackets > 0 && received[s.ID.Int()] {
+			ours[s.ID.Int()] = s.OmittedPackets
+		}
+	}
+	for i := range remote.Streams {
+		if op, ok := ours[remote.Streams[i].ID.Int()]; ok {
+			remote.Streams[i].OmittedPackets = op
+		}
+	}
 }
