@@ -97,7 +97,7 @@ func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, seq uint64
 	s.running++
 	s.mu.Unlock()
 
-	st := t.run(testCtx)
+	st, finish := t.run(testCtx)
 
 	s.mu.Lock()
 	delete(s.tests, cookie)
@@ -107,7 +107,10 @@ func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, seq uint64
 		s.servedOne = true
 	}
 	s.mu.Unlock()
+	// The slot is free before the client hears how its test ended, so
+	// that it can start the next one at once.
 	s.report(st)
+	finish()
 	if counts {
 		r.oneOffOnce.Do(func() {
 			close(oneOffDone)

@@ -87,9 +87,10 @@ func failSilently(code ResultCode, op string, err error) *testFailure {
 	return &testFailure{err: newError(code, op, err)}
 }
 
-// run serves the test and returns its record. It always releases every
-// resource of the test before returning.
-func (t *serverTest) run(parent context.Context) ServedTest {
+// run serves the test and returns its record, and finish, which the
+// caller runs after releasing the test's slot: it tells a failed client why
+// and closes every connection of the test.
+func (t *serverTest) run(parent context.Context) (ServedTest, func()) {
 	s := t.srv
 	st := ServedTest{Client: t.client, Local: t.local, Cookie: t.cookie, Start: t.start}
 	ctx, cancel := context.WithCancelCause(parent)
@@ -103,21 +104,26 @@ func (t *serverTest) run(parent context.Context) ServedTest {
 	if fail != nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrServerEnded) {
 		fail = &testFailure{send: ServerTerminate, err: newError(CodeServerError, "server", ErrServerEnded)}
 	}
-	t.closeStreams()
-	if fail != nil {
-		t.tell(fail)
-		st.Err = fail.err
-		st.Code = Classify(fail.err)
-		log.Info("test failed", "err", fail.err, "result", st.Code.String())
-		lingerClose(t.ctrl, time.Second)
-	} else {
+	st.End = time.Now()
+	if fail == nil {
 		st.Result = res
 		log.Info("test done", "protocol", string(st.Test.Protocol), "reverse", st.Test.Reverse,
 			"bidir", st.Test.Bidir, "streams", st.Test.Parallel, "bits_per_second", res.Headline())
-		t.ctrl.Close()
+		return st, func() {
+			t.closeStreams()
+			t.ctrl.Close()
+		}
 	}
-	st.End = time.Now()
-	return st
+	st.Err = fail.err
+	st.Code = Classify(fail.err)
+	log.Info("test failed", "err", fail.err, "result", st.Code.String())
+	return st, func() {
+		// Tell the client before its data streams close under it, so that
+		// it reports the server's reason rather than a broken pipe.
+		t.tell(fail)
+		lingerClose(t.ctrl, time.Second)
+		t.closeStreams()
+	}
 }
 
 // tell sends the failure's message to the client, best effort.
@@ -302,6 +308,10 @@ func (t *serverTest) createStreams(ctx context.Context, udp bool, n int) ([]net.
 	// The client sends nothing on the control connection now; anything it
 	// does send (or its closing) ends the test.
 	ev := make(chan ctrlEvent, 1)
+	_ = t.ctrl.SetReadDeadline(time.Time{}) // the phase timer bounds this wait
+	if ctx.Err() != nil {
+		return nil, failSilently(CodeServerError, "streams", context.Cause(ctx))
+	}
 	go t.readOneState(ev)
 	readerPending := true
 	defer func() {
