@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-
 // Flag values. Rates, sizes and durations go through the config package's
 // parsers, so "100M" means the same on the command line, in iperfmon.toml
 // and in telegraf.conf.

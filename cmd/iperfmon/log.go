@@ -67,6 +67,10 @@ func (l *logger) slog() *slog.Logger {
 	return slog.New(slogHandler{l: l})
 }
 
+// slogInfo returns a *slog.Logger for measure at info level (debug with
+// -d): the server's per-test lines are worth seeing.
+func (l *logger) slogInfo() *slog.Logger { return slog.New(slogHandler{l: l}) }
+
 // slogHandler maps slog levels to the execd prefixes.
 type slogHandler struct {
 	l     *logger

@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/influxdata/telegraf"
 	"github.com/influxdata/telegraf/plugins/serializers/influx"
@@ -17,8 +18,9 @@ import (
 // serializer, one unbuffered write per metric: `run` output reaches execd
 // as each test finishes, never half a line.
 type lineWriter struct {
-	w io.Writer
-	s *influx.Serializer
+	mu sync.Mutex // points from concurrent tests never interleave
+	w  io.Writer
+	s  *influx.Serializer
 }
 
 func newLineWriter(w io.Writer) (*lineWriter, error) {
@@ -30,6 +32,8 @@ func newLineWriter(w io.Writer) (*lineWriter, error) {
 }
 
 func (lw *lineWriter) write(ms ...telegraf.Metric) error {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
 	for _, m := range ms {
 		b, err := lw.s.Serialize(oneLine(m))
 		if err != nil {
