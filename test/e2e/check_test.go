@@ -56,8 +56,8 @@ func TestCheckExitCodes(t *testing.T) {
 		{"critical below min", append(base, "--min-bitrate", "100T"), []int{nagiosCritical}},
 		{"warning below warn", append(base, "--min-bitrate", "1M", "--warn-bitrate", "100T"), []int{nagiosWarning}},
 		{"udp ok", append(base, "-u", "-b", "10M", "--min-bitrate", "1M", "--max-loss", "50%"), []int{nagiosOK}},
-		// Unreachable is CRITICAL or UNKNOWN depending on the documented choice.
-		{"dead port", []string{"127.0.0.1", "-p", dead, "-t", "1", "--min-bitrate", "1M", "--connect-timeout", "2s"}, []int{nagiosCritical, nagiosUnknown}},
+		// A path that does not work is CRITICAL (busy/denied servers are UNKNOWN).
+		{"dead port", []string{"127.0.0.1", "-p", dead, "-t", "1", "--min-bitrate", "1M", "--connect-timeout", "2s"}, []int{nagiosCritical}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

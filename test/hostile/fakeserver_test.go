@@ -259,6 +259,13 @@ func (s *session) step(p phase) {
 	case phTestEnd:
 		s.expectState(measure.TestEnd)
 		s.stopDataPhase()
+		// As iperf3's server: close the streams before EXCHANGE_RESULTS. A
+		// 3.12 client in reverse mode reads whole blocks in blocking mode
+		// after TEST_END and hangs on a partial block unless the stream
+		// closes.
+		for _, c := range s.tcp {
+			c.Close()
+		}
 	case phExchangeResults:
 		s.state(measure.ExchangeResults)
 		s.readClientResults()

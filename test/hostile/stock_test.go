@@ -1,6 +1,7 @@
 package hostile
 
 import (
+	"bytes"
 	"context"
 	"os/exec"
 	"strconv"
@@ -31,7 +32,11 @@ func TestFakeServerSpeaksIperf3(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			args := append([]string{"-c", "127.0.0.1", "-p", strconv.Itoa(f.port), "--connect-timeout", "2000"}, tc.args...)
-			out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+			cmd := exec.CommandContext(ctx, bin, args...)
+			var buf bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &buf, &buf
+			err := cmd.Run()
+			out := buf.Bytes()
 			require.NoError(t, err, "iperf3 %v:\n%s", args, out)
 			require.Contains(t, string(out), "iperf Done.")
 			t.Logf("%s", out)
