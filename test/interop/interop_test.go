@@ -84,7 +84,10 @@ func checkDirection(t *testing.T, test measure.Test, d measure.DirectionResult, 
 			require.Equal(t, srv.Retransmits, s.Retransmits)
 			require.LessOrEqual(t, s.ReceiverBytes, srv.Bytes)
 			if !raceEnabled {
-				require.InEpsilon(t, float64(srv.Bytes), float64(s.ReceiverBytes), tcpTol)
+				// 1%, plus what the server writes between our stop and its
+				// reading TEST_END (~25 ms when its thread waits for a core).
+				allowed := tcpTol*float64(srv.Bytes) + srv.BitsPerSecond/8*0.025
+				require.LessOrEqual(t, float64(srv.Bytes-s.ReceiverBytes), allowed)
 			}
 		} else {
 			require.Equal(t, srv.Bytes, s.ReceiverBytes)
