@@ -116,16 +116,20 @@ func ReadState(r io.Reader) (State, error) {
 	return State(int8(b[0])), nil
 }
 
-// ReadServerError reads the two int32 that follow SERVER_ERROR.
+// ReadServerError reads the two int32 that follow SERVER_ERROR: iperf3's
+// error number, then the peer's errno. iperf3 3.9 to 3.20 send only the
+// error number when authentication fails (IEAUTHTEST) and close, so a
+// missing errno is not an error: it reads as 0.
 func ReadServerError(r io.Reader) (*ServerError, error) {
-	var b [8]byte
+	var b [4]byte
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return nil, err
 	}
-	return &ServerError{
-		Num:   int32(binary.BigEndian.Uint32(b[:4])),
-		Errno: int32(binary.BigEndian.Uint32(b[4:])),
-	}, nil
+	se := &ServerError{Num: int32(binary.BigEndian.Uint32(b[:]))}
+	if _, err := io.ReadFull(r, b[:]); err == nil {
+		se.Errno = int32(binary.BigEndian.Uint32(b[:]))
+	}
+	return se, nil
 }
 
 // WriteServerError sends SERVER_ERROR with an iperf3 error number and errno.

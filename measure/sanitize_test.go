@@ -36,3 +36,20 @@ func TestResultsSanitize(t *testing.T) {
 		})
 	}
 }
+
+// TestReadServerErrorWithoutErrno: iperf3 3.9-3.20 answer a failed
+// authentication with SERVER_ERROR, IEAUTHTEST and no errno, then close.
+// That must classify as auth_failed, not as a truncated message.
+func TestReadServerErrorWithoutErrno(t *testing.T) {
+	se, err := ReadServerError(bytes.NewReader([]byte{0, 0, 0, IEAUTHTEST}))
+	require.NoError(t, err)
+	require.Equal(t, &ServerError{Num: IEAUTHTEST}, se)
+	require.Equal(t, CodeAuthFailed, Classify(se))
+
+	se, err = ReadServerError(bytes.NewReader([]byte{0, 0, 0, 5, 0, 0, 0, 111}))
+	require.NoError(t, err)
+	require.Equal(t, &ServerError{Num: 5, Errno: 111}, se)
+
+	_, err = ReadServerError(bytes.NewReader([]byte{0, 0, 0}))
+	require.Error(t, err)
+}
