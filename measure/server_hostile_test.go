@@ -207,6 +207,11 @@ func TestServerHostilePeers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.play(t)
+			// The slot must come free promptly (a client that is gone is
+			// noticed within the idle timeout at worst).
+			start := time.Now()
+			ts.WaitActive(t, 0)
+			require.Less(t, time.Since(start), hostileIdle+time.Second)
 			r := servertest.RunIperf3(t, ts, "", nil, "-t", "1")
 			require.Equal(t, 0, r.ExitCode, "stock client after %s: %s", tc.name, r.Stdout+r.Stderr)
 			require.Less(t, r.Elapsed, 4*time.Second)

@@ -66,7 +66,7 @@ func TestServerShutdownWaitsForTests(t *testing.T) {
 }
 
 func TestServerShutdownDeadlineTerminates(t *testing.T) {
-	srv := &measure.Server{}
+	srv := &measure.Server{Logger: servertest.Logger(t)}
 	ts := servertest.Start(t, srv, "127.0.0.1:0")
 	wait, _ := servertest.StartIperf3(t, ts, "", nil, "-t", "10")
 	ts.WaitActive(t, 1)
@@ -133,4 +133,35 @@ func TestServerAcceptBacksOffOnEMFILE(t *testing.T) {
 	err = (&measure.Server{}).Serve(t.Context(), ln2)
 	require.Error(t, err)
 	require.False(t, errors.Is(err, measure.ErrServerClosed))
+}
+
+// Streams of a test in CREATE_STREAMS still connect during a graceful
+// shutdown; new clients get the busy answer.
+func TestServerShutdownKeepsStreamsFlowing(t *testing.T) {
+	srv := &measure.Server{MaxTests: 2}
+	ts := servertest.Start(t, srv, "127.0.0.1:0")
+	rc := servertest.DialRaw(t, ts)
+	rc.SendCookie()
+	rc.ExpectState(measure.ParamExchange)
+	rc.SendJSON(servertest.TCPParams(1, 1))
+	rc.ExpectState(measure.CreateStreams)
+
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	r := servertest.RunIperf3(t, ts, "", nil, "-t", "1")
+	require.Contains(t, r.Output(), "the server is busy running a test")
+
+	rc.Stream(rc.Cookie)
+	rc.ExpectState(measure.TestStart)
+	rc.ExpectState(measure.TestRunning)
+	rc.C.Close()
+	select {
+	case err := <-shut:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return after the last test")
+	}
+	require.ErrorIs(t, <-ts.Done, measure.ErrServerClosed)
+	ts.Done <- measure.ErrServerClosed // for the cleanup's check
 }
