@@ -134,7 +134,8 @@ func TestClientAgainstStockIperf3(t *testing.T) {
 	t.Run("prometheus", func(t *testing.T) {
 		r := iperfmon(t, nil, append(base, "-o", "prometheus", "-R")...)
 		require.Equal(t, 0, r.code, r.stderr)
-		fams, err := expfmt.NewTextParser(model.UTF8Validation).TextToMetricFamilies(strings.NewReader(r.stdout))
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(strings.NewReader(r.stdout))
 		require.NoError(t, err, r.stdout)
 		require.Contains(t, fams, "iperf3_bits_per_second")
 		rc := fams["iperf3_result_code"]
