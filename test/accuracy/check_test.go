@@ -182,14 +182,19 @@ func checkIntervals(c *checker, who string, r *result, s spec) {
 	}
 }
 
-// jitterConsistent says whether two jitter figures agree: both tiny, or
-// within a factor of 4 (jitter on an idle veth is scheduling noise that
-// varies by 2x between runs of the same tool).
+// jitterConsistent says whether two jitter figures agree. There is no
+// external truth for jitter here (an idle veth adds microseconds), and the
+// figure both tools report is the last value of RFC 3550's running
+// estimate, which remembers about the last 16 datagrams: it samples the
+// host's scheduling noise at the end of the test and varies several-fold
+// between runs of the same tool. So only the order of magnitude is
+// compared: within 0.25 ms of each other, or within a factor of 4. A
+// microseconds-for-milliseconds slip (1000x) fails.
 func jitterConsistent(a, b float64) bool {
-	if math.IsNaN(a) || math.IsNaN(b) {
+	if math.IsNaN(a) || math.IsNaN(b) || a < 0 || b < 0 {
 		return false
 	}
-	if math.Abs(a-b) <= 0.05 {
+	if math.Abs(a-b) <= 0.25 {
 		return true
 	}
 	lo, hi := min(a, b), max(a, b)

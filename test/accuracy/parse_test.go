@@ -95,11 +95,12 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestJitterConsistent(t *testing.T) {
-	require.True(t, jitterConsistent(0.01, 0.05))
-	require.True(t, jitterConsistent(0.1, 0.3))
+	require.True(t, jitterConsistent(0.01, 0.2))
+	require.True(t, jitterConsistent(0.5, 1.9))
 	require.False(t, jitterConsistent(0.1, 0.5))
-	require.False(t, jitterConsistent(0.0001, 0.2)) // a ms/s unit slip
+	require.False(t, jitterConsistent(0.05, 50)) // µs reported as ms
 	require.False(t, jitterConsistent(nan(), 0.1))
+	require.False(t, jitterConsistent(-1, 0.1))
 }
 
 func TestSnmpValue(t *testing.T) {
