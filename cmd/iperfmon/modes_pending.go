@@ -8,14 +8,6 @@ func (a *app) server(ctx context.Context, args []string) int {
 	return a.pending("server", usageServer, args)
 }
 
-func (a *app) once(ctx context.Context, args []string) int {
-	return a.pending("once", usageOnce, args)
-}
-
-func (a *app) run(ctx context.Context, args []string) int {
-	return a.pending("run", usageRun, args)
-}
-
 func (a *app) pending(mode, usage string, args []string) int {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		a.help(usage, nil)

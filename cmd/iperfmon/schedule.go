@@ -1,23 +1,17 @@
-//go:build pending
-
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/influxdata/telegraf"
 	"github.com/iperfmon/iperfmon/config"
-	"github.com/iperfmon/iperfmon/measure"
 	"github.com/iperfmon/iperfmon/plugins/inputs/iperf3"
 )
 
@@ -186,6 +180,14 @@ func (a *app) loadPlugins(ctx context.Context, mode string, sf scheduleFlags, sc
 			log.Errorf("iperfmon %s: %s has no [[inputs.iperf3]] table", mode, sf.config)
 			return nil, nil, exitUsage
 		}
+		for i, t := range tables {
+			if mode == "run" && t.Schedule == "" {
+				// Telegraf's interval is the schedule of such a table; run has none.
+				log.Errorf("iperfmon run: %s: table %d (servers %v): schedule is empty; run needs one, e.g. schedule = \"*/15 * * * *\" (or use iperfmon once under Telegraf's [[inputs.exec]])",
+					sf.config, i+1, t.Servers)
+				return nil, nil, exitUsage
+			}
+		}
 	} else {
 		addr, shutdown, err := startDemoServer(ctx, log)
 		if err != nil {
@@ -216,23 +218,4 @@ func (a *app) loadPlugins(ctx context.Context, mode string, sf scheduleFlags, sc
 		}
 	}
 	return plugins, stop, exitOK
-}
-
-// startDemoServer serves on a free loopback port until shutdown is called.
-func startDemoServer(ctx context.Context, log *logger) (addr string, shutdown func(), err error) {
-	ln, err := measure.Listen(ctx, "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &measure.Server{MaxTests: 1, Logger: log.slog()}
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln) }()
-	port := ln.Addr().(*net.TCPAddr).Port
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, measure.ErrServerClosed) {
-			log.Warnf("embedded server: %v", err)
-		}
-	}, nil
 }
