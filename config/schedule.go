@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -16,8 +18,19 @@ var ScheduleParser = cron.NewParser(
 const allowedSchedule = `a cron spec of 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), ` +
 	`a descriptor (@hourly, @daily, @every 15m), optionally prefixed with CRON_TZ=Zone/Name; "" runs on Telegraf's interval`
 
-// ParseSchedule parses a schedule spec with ScheduleParser.
-func ParseSchedule(spec string) (cron.Schedule, error) {
+// ParseSchedule parses a schedule spec with ScheduleParser. robfig/cron
+// v3.0.1 panics on a time-zone prefix with nothing after it ("CRON_TZ=",
+// "TZ=Europe/Berlin"): that is refused here, and any other panic of the
+// parser becomes an error.
+func ParseSchedule(spec string) (s cron.Schedule, err error) {
+	if (strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=")) && !strings.Contains(spec, " ") {
+		return nil, fmt.Errorf("time zone prefix %q without a schedule after it", spec)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("unparsable spec %q: %v", spec, r)
+		}
+	}()
 	return ScheduleParser.Parse(spec)
 }
 

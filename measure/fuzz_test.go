@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"reflect"
@@ -293,7 +294,7 @@ func FuzzControlMessages(f *testing.F) {
 			t.Fatalf("state %v re-encodes to %x, want %x", s, buf.Bytes(), data[:1])
 		}
 		se, err := ReadServerError(r)
-		if len(data) < 9 {
+		if len(data) < 5 {
 			if err == nil {
 				t.Fatalf("SERVER_ERROR body from %d bytes accepted", len(data)-1)
 			}
@@ -301,6 +302,13 @@ func FuzzControlMessages(f *testing.F) {
 		}
 		if err != nil {
 			t.Fatalf("SERVER_ERROR body: %v", err)
+		}
+		if len(data) < 9 {
+			// iperf3 3.9-3.20 send no errno after IEAUTHTEST.
+			if se.Errno != 0 || se.Num != int32(binary.BigEndian.Uint32(data[1:5])) {
+				t.Fatalf("SERVER_ERROR without errno decoded as %+v", se)
+			}
+			return
 		}
 		_ = se.Error()
 		if Classify(se) == CodeSuccess {
@@ -349,4 +357,71 @@ func FuzzUDPHeader(f *testing.F) {
 			t.Fatalf("round trip %+v -> %+v, %v", h, h2, err)
 		}
 	})
+}
+
+// FuzzBuildDirections combines arbitrary local and peer results JSON the
+// way both ends do after EXCHANGE_RESULTS and checks that whatever a peer
+// reports, the Result that reaches metrics has only finite figures and no
+// negative counts (a line-protocol field cannot be NaN or Inf, and a
+// negative byte count is a lie, not a measurement).
+func FuzzBuildDirections(f *testing.F) {
+	f.Add([]byte(`{"streams":[{"id":1,"bytes":1000,"retransmits":0,"end_time":1}]}`),
+		[]byte(`{"streams":[{"id":1,"bytes":990,"retransmits":-1,"end_time":1.01}]}`), uint8(0))
+	f.Fuzz(func(t *testing.T, localJSON, remoteJSON []byte, shape uint8) {
+		var local, remote Results
+		if decodeFrame(localJSON, MaxResultsJSON, &local) != nil || decodeFrame(remoteJSON, MaxResultsJSON, &remote) != nil {
+			return
+		}
+		cfg := streamConfig{Protocol: TCP, Length: 1000}
+		if shape&1 != 0 {
+			cfg.Protocol = UDP
+		}
+		isClient := shape&2 == 0
+		n := int(shape>>2)%4 + 1
+		d := &dataPhase{cfg: cfg}
+		for i := 0; i < n; i++ {
+			id := i + 2
+			if i == 0 {
+				id = 1
+			}
+			sender := isClient
+			if shape&0x40 != 0 { // reverse
+				sender = !sender
+			}
+			if shape&0x80 != 0 && i%2 == 1 { // bidir
+				sender = !sender
+			}
+			d.streams = append(d.streams, newDataStream(id, sender, nil, cfg))
+		}
+		dirs := buildDirections(cfg, isClient, d, &local, &remote)
+		for _, dr := range dirs {
+			checkSummary(t, string(dr.Direction)+".Sum", dr.Sum)
+			for _, st := range dr.Streams {
+				checkSummary(t, fmt.Sprintf("%s.stream%d", dr.Direction, st.ID), st.Summary)
+			}
+		}
+	})
+}
+
+// checkSummary fails on a figure no metric should carry.
+func checkSummary(t *testing.T, where string, s Summary) {
+	t.Helper()
+	v := reflect.ValueOf(s)
+	for i := 0; i < v.NumField(); i++ {
+		name := where + "." + v.Type().Field(i).Name
+		switch fv := v.Field(i); fv.Kind() {
+		case reflect.Float64:
+			if f := fv.Float(); math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+				t.Fatalf("%s = %v", name, f)
+			}
+		case reflect.Int64:
+			min := int64(0)
+			if v.Type().Field(i).Name == "Retransmits" {
+				min = -1 // unknown
+			}
+			if fv.Int() < min {
+				t.Fatalf("%s = %d", name, fv.Int())
+			}
+		}
+	}
 }

@@ -116,16 +116,20 @@ func ReadState(r io.Reader) (State, error) {
 	return State(int8(b[0])), nil
 }
 
-// ReadServerError reads the two int32 that follow SERVER_ERROR.
+// ReadServerError reads the two int32 that follow SERVER_ERROR: iperf3's
+// error number, then the peer's errno. iperf3 3.9 to 3.20 send only the
+// error number when authentication fails (IEAUTHTEST) and close, so a
+// missing errno is not an error: it reads as 0.
 func ReadServerError(r io.Reader) (*ServerError, error) {
-	var b [8]byte
+	var b [4]byte
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return nil, err
 	}
-	return &ServerError{
-		Num:   int32(binary.BigEndian.Uint32(b[:4])),
-		Errno: int32(binary.BigEndian.Uint32(b[4:])),
-	}, nil
+	se := &ServerError{Num: int32(binary.BigEndian.Uint32(b[:]))}
+	if _, err := io.ReadFull(r, b[:]); err == nil {
+		se.Errno = int32(binary.BigEndian.Uint32(b[:]))
+	}
+	return se, nil
 }
 
 // WriteServerError sends SERVER_ERROR with an iperf3 error number and errno.
@@ -342,4 +346,69 @@ func ParseUDPHeader(b []byte, counters64 bool) (UDPHeader, error) {
 		h.Seq = uint64(binary.BigEndian.Uint32(b[8:]))
 	}
 	return h, nil
+}
+
+// Bounds on what a peer may report in its results JSON. Anything outside is
+// a lie or garbage, and must not reach metrics as NaN, Inf, a negative
+// count or an int64 that overflows when streams are summed.
+const (
+	maxPeerCount   = 1 << 53 // bytes, packets, errors: exact in float64; 128 streams stay far below 2^63
+	maxPeerSeconds = 1e9     // start/end times
+	maxPeerJitter  = 1e6     // seconds
+	maxPeerCPU     = 1e6     // percent (iperf3's figure can exceed 100 on many cores)
+)
+
+// UnmarshalJSON decodes a peer's results and clamps every figure into its
+// meaningful range (see sanitize), so that no caller has to.
+func (r *Results) UnmarshalJSON(b []byte) error {
+	type plain Results // no methods: avoids recursion
+	if err := json.Unmarshal(b, (*plain)(r)); err != nil {
+		return err
+	}
+	r.sanitize()
+	return nil
+}
+
+// sanitize clamps peer-reported figures: NaN and negatives to 0 (or to -1,
+// iperf3's "unknown", for retransmits), huge values to the bounds above,
+// omitted counts to their totals, and times to whole microseconds (as iperf3
+// reports them) so that a rate never divides by a denormal.
+func (r *Results) sanitize() {
+	r.CPUUtilTotal = clampNumber(r.CPUUtilTotal, 0, maxPeerCPU)
+	r.CPUUtilUser = clampNumber(r.CPUUtilUser, 0, maxPeerCPU)
+	r.CPUUtilSystem = clampNumber(r.CPUUtilSystem, 0, maxPeerCPU)
+	r.SenderHasRetransmits = clampUnknown(r.SenderHasRetransmits, 1)
+	for i := range r.Streams {
+		s := &r.Streams[i]
+		s.Bytes = clampNumber(s.Bytes, 0, maxPeerCount)
+		s.Retransmits = clampUnknown(s.Retransmits, maxPeerCount)
+		s.Jitter = clampNumber(s.Jitter, 0, maxPeerJitter)
+		s.Errors = clampNumber(s.Errors, 0, maxPeerCount)
+		s.OmittedErrors = clampNumber(s.OmittedErrors, 0, float64(s.Errors))
+		s.Packets = clampNumber(s.Packets, 0, maxPeerCount)
+		s.OmittedPackets = clampNumber(s.OmittedPackets, 0, float64(s.Packets))
+		s.StartTime = Number(math.Round(float64(clampNumber(s.StartTime, 0, maxPeerSeconds))*1e6) / 1e6)
+		s.EndTime = Number(math.Round(float64(clampNumber(s.EndTime, 0, maxPeerSeconds))*1e6) / 1e6)
+	}
+}
+
+// clampNumber maps NaN to lo and clamps n into [lo, hi].
+func clampNumber(n Number, lo, hi float64) Number {
+	f := float64(n)
+	switch {
+	case math.IsNaN(f) || f < lo:
+		return Number(lo)
+	case f > hi:
+		return Number(hi)
+	}
+	return n
+}
+
+// clampUnknown is clampNumber(n, 0, hi) where any negative or NaN value
+// means iperf3's "unknown" (-1).
+func clampUnknown(n Number, hi float64) Number {
+	if f := float64(n); math.IsNaN(f) || f < 0 {
+		return -1
+	}
+	return clampNumber(n, 0, hi)
 }

@@ -294,6 +294,21 @@ func streamResult(cfg streamConfig, s *dataStream, local, remote *StreamResults)
 		snd, rcv = remote, local
 	}
 	sum := Summary{Retransmits: -1}
+	// Omit counts: a peer older than 3.13 does not send them (-1); then
+	// the other end's count stands in, as in iperf3's own reports.
+	sndOmit, rcvOmit := int64(-1), int64(-1)
+	if snd != nil {
+		sndOmit = snd.OmittedPackets.Int()
+	}
+	if rcv != nil {
+		rcvOmit = rcv.OmittedPackets.Int()
+	}
+	if sndOmit < 0 {
+		sndOmit = max(rcvOmit, 0)
+	}
+	if rcvOmit < 0 {
+		rcvOmit = max(sndOmit, 0)
+	}
 	var sndPackets, rcvPackets int64
 	if snd != nil {
 		sum.SenderBytes = snd.Bytes.Int()
@@ -302,18 +317,26 @@ func streamResult(cfg streamConfig, s *dataStream, local, remote *StreamResults)
 		if sum.Retransmits < -1 {
 			sum.Retransmits = -1
 		}
-		sndPackets = snd.Packets.Int() - max(snd.OmittedPackets.Int(), 0)
+		sndPackets = snd.Packets.Int() - sndOmit
+		if cfg.Protocol == UDP && snd.OmittedPackets < 0 && cfg.Length > 0 {
+			// An older peer: its byte count excludes the omit period and
+			// every datagram is Length bytes, so this is exact.
+			sndPackets = sum.SenderBytes / int64(cfg.Length)
+		}
 	}
 	if rcv != nil {
 		sum.ReceiverBytes = rcv.Bytes.Int()
 		sum.ReceiverSeconds = max(float64(rcv.EndTime-rcv.StartTime), 0)
-		rcvPackets = rcv.Packets.Int() - max(rcv.OmittedPackets.Int(), 0)
+		rcvPackets = rcv.Packets.Int() - rcvOmit
 		if cfg.Protocol == UDP {
 			sum.JitterMs = float64(rcv.Jitter) * 1000
+			// Without the receiver's omitted_errors the loss includes the
+			// omit period (an upper bound).
 			sum.LostPackets = rcv.Errors.Int()
 			if oe := rcv.OmittedErrors.Int(); oe > 0 {
 				sum.LostPackets -= oe
 			}
+			sum.LostPackets = max(sum.LostPackets, 0)
 		}
 	}
 	if cfg.Protocol == UDP {

@@ -14,7 +14,7 @@
 #                   skipping. CI= (empty) lets them skip.
 #   FUZZTIME        per fuzz target, default 20s; FUZZTIME=0 skips fuzzing
 #   GOTEST_FLAGS    extra flags for go test (e.g. "-run TestX -v")
-#   SKIP_STAGES     space-separated stage names to skip (gofmt vet staticcheck test fuzz e2e)
+#   SKIP_STAGES     space-separated stage names to skip (gofmt vet staticcheck test fuzz e2e accuracy)
 #   IPERFMON_TELEGRAF  stock Telegraf for the e2e suite; built by
 #                   scripts/build-telegraf.sh (and cached) when unset
 #   IPERFMON_TELEGRAF_IPERF3  Telegraf with [[inputs.iperf3]] compiled in;
@@ -85,7 +85,9 @@ staticcheck_run() {
 # Packages for the main run: everything except the end-to-end suite, which
 # runs on its own stage so that its subprocesses don't compete with timing
 # sensitive tests in other packages.
-unit_packages() { go list ./... | grep -v '/test/e2e\(/\|$\)'; }
+# The accuracy suite also runs alone (stage accuracy): it measures shaped
+# links and must not share the CPU with the race-enabled unit tests.
+unit_packages() { go list ./... | grep -v '/test/\(e2e\|accuracy\)\(/\|$\)'; }
 
 unit_tests() {
 	local pkgs
@@ -151,6 +153,19 @@ e2e_tests() {
 	go test -race -shuffle=on -timeout 15m "${extra[@]}" ./test/e2e/... 2>&1 | tee "$logdir/e2e.log"
 }
 
+# accuracy_tests runs the ground-truth suite (shaped links in network
+# namespaces, needs root, ip, tc, nft, iperf3) alone and verbosely: its
+# report table and "N passed, M failed" line go to the log. No -race: the
+# test process only orchestrates, and the race detector's overhead would
+# compete with the programs being measured.
+accuracy_tests() {
+	if [[ -z "$(go list ./test/accuracy/... 2>/dev/null)" ]]; then
+		echo "no accuracy suite (test/accuracy) yet"
+		return 0
+	fi
+	go test -v -count=1 -timeout 20m "${extra[@]}" ./test/accuracy/... 2>&1 | tee "$logdir/accuracy.log"
+}
+
 echo "iperfmon test suite: $(go version), CI=${CI:-}, FUZZTIME=$FUZZTIME, logs in $logdir"
 
 stage gofmt gofmt_check
@@ -159,6 +174,7 @@ stage staticcheck staticcheck_run
 stage test unit_tests
 stage fuzz fuzz_all
 stage e2e e2e_tests
+stage accuracy accuracy_tests
 
 total=$(($(date +%s) - suite_start))
 echo

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -85,6 +86,13 @@ func TestCheckBaselineRegression(t *testing.T) {
 	}
 	// Loopback TCP runs at Gbit/s; 20 Mbit/s is far more than 20 % below.
 	out, code := runCheck(t, append(args, "-b", "20M")...)
-	require.Contains(t, []int{nagiosWarning, nagiosCritical}, code, "regressed run:\n%s", out)
+	require.Equal(t, nagiosWarning, code, "a drop below the baseline is a WARNING:\n%s", out)
+	require.Contains(t, summaryLine(t, out), "|")
+
+	// A corrupt state file is replaced with a warning, not an UNKNOWN.
+	require.NoError(t, os.WriteFile(state, []byte("{not json"), 0o644))
+	out, code = runCheck(t, args...)
+	require.Equal(t, nagiosOK, code, "after corruption:\n%s", out)
+	require.Contains(t, out, "W! ", "the replaced file is reported on stderr")
 	summaryLine(t, out)
 }

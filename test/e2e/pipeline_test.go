@@ -198,7 +198,7 @@ func checkFailurePoints(t *testing.T, ps []point) {
 // example configs, writes to InfluxDB; a dead server shows up as failure points.
 func TestPipelineTelegrafExecd(t *testing.T) {
 	telegraf := requireTelegraf(t)
-	bin := iperfmonBin(t)
+	bin := requireMode(t, "run")
 	db := startInfluxDB(t)
 	srv := startIperfmonServer(t)
 	conf := exampleIperfmonConfig(t, srv.Addr())
@@ -233,7 +233,7 @@ func TestPipelineTelegrafExecd(t *testing.T) {
 // The exec route: Telegraf starts `iperfmon once` every interval.
 func TestPipelineTelegrafExec(t *testing.T) {
 	telegraf := requireTelegraf(t)
-	bin := iperfmonBin(t)
+	bin := requireMode(t, "once")
 	db := startInfluxDB(t)
 	srv := startIperfmonServer(t)
 	conf := exampleIperfmonConfig(t, srv.Addr())

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/iperfmon/iperfmon/measure"
+	"github.com/iperfmon/iperfmon/measure/report"
+	"github.com/spf13/pflag"
+)
+
+// client runs one test like `iperf3 -c`: exit 0 on success, 1 when the
+// test failed, 2 on bad usage.
+func (a *app) client(ctx context.Context, args []string) int {
+	fs := newFlagSet("client")
+	var cf clientFlags
+	cf.register(fs)
+	output, format := outText, ""
+	var jsonOut, intervalMetrics bool
+	fs.BoolVarP(&jsonOut, "json", "J", false, "iperf3's JSON output (same as -o json)")
+	fs.VarP(choiceValue{&output, []string{outText, outJSON, outInflux, outPrometheus}}, "output", "o",
+		"output format: text, json, influx (line protocol) or prometheus (text exposition)")
+	fs.StringVarP(&format, "format", "f", "", "text units: k m g t (bits/s), K M G T (bytes/s) (default adaptive)")
+	fs.BoolVar(&intervalMetrics, "interval-metrics", false, "with -o influx, also print iperf3_interval points")
+
+	if err := parseFlags(fs, args); err != nil {
+		a.usageError("client", err)
+		return exitUsage
+	}
+	if cf.help {
+		a.help(usageClient, fs)
+		return exitOK
+	}
+	if jsonOut {
+		if fs.Changed("output") && output != outJSON {
+			a.usageError("client", usagef("-J/--json and -o/--output %s: choose one", output))
+			return exitUsage
+		}
+		output = outJSON
+	}
+	unit, err := validateFormat(format)
+	if err == nil && intervalMetrics && output != outInflux {
+		err = usagef("--interval-metrics: only with -o influx")
+	}
+	var test measure.Test
+	if err == nil {
+		test, err = cf.test(fs, fs.Args(), a.getenv)
+	}
+	if err != nil {
+		a.usageError("client", err)
+		return exitUsage
+	}
+	log := newLogger(a.stderr, cf.debug)
+	test.Logger = log.slog()
+
+	start := time.Now()
+	res, testErr := runTest(ctx, test)
+	if testErr != nil {
+		log.Errorf("test against %s failed: %v (result=%s)", hostPortString(test), testErr, measure.Classify(testErr))
+	}
+	if err := a.render(output, unit, intervalMetrics, test, res, testErr, start); err != nil {
+		log.Errorf("%v", err)
+		return exitFail
+	}
+	if testErr != nil {
+		return exitFail
+	}
+	return exitOK
+}
+
+// render writes a test's outcome to stdout in the chosen format. A failed
+// test still gives iperf3's error document (json) or the failure points
+// (influx, prometheus).
+func (a *app) render(output string, unit byte, intervals bool, test measure.Test, res *measure.Result, testErr error, start time.Time) error {
+	opt := report.Options{Version: "iperfmon " + versionString(), Format: unit, Err: testErr}
+	switch output {
+	case outJSON:
+		b, err := report.JSONWith(res, opt)
+		if err != nil {
+			return fmt.Errorf("render json: %w", err)
+		}
+		_, err = a.stdout.Write(b)
+		return err
+	case outInflux:
+		lw, err := newLineWriter(a.stdout)
+		if err != nil {
+			return err
+		}
+		return lw.write(pointsFor(test, res, testErr, start, intervals)...)
+	case outPrometheus:
+		return writePrometheus(a.stdout, pointsFor(test, res, testErr, start, false))
+	}
+	if res == nil || len(res.Directions) == 0 {
+		return nil // the error is on stderr; iperf3 prints nothing else either
+	}
+	return report.TextWith(a.stdout, res, opt)
+}
+
+// newFlagSet is a pflag set that reports errors to us instead of printing.
+func newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	return fs
+}
+
+// errNotBuilt marks a mode whose engine is not part of this build yet.
+var errNotBuilt = errors.New("not available in this build yet")

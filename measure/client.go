@@ -1,0 +1,661 @@
+package measure
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ClientVersion is the iperf3 version this client announces.
+const ClientVersion = "3.17.1"
+
+// Client runs iperf3 tests against a server (stock iperf3 or iperfmon).
+// The zero value is ready to use; a Client may run several tests at once.
+type Client struct {
+	// Logger receives debug output; nil falls back to Test.Logger, and
+	// without either the client is silent.
+	Logger *slog.Logger
+}
+
+// UDP stream handshake: attempts and the wait for each reply.
+const (
+	udpConnectAttempts = 3
+	udpConnectMinWait  = 500 * time.Millisecond
+	// udpConnectMaxStray is how many non-reply datagrams (early data in
+	// reverse mode) the handshake skips before giving up.
+	udpConnectMaxStray = 64
+	// terminateWait bounds the courtesy CLIENT_TERMINATE write on abort.
+	terminateWait = 200 * time.Millisecond
+)
+
+// Run runs one test and returns what it measured. On failure the error is
+// an *Error whose Code classifies it (see Classify).
+func (c *Client) Run(ctx context.Context, t Test) (*Result, error) {
+	t = t.WithDefaults()
+	if err := t.Validate(); err != nil {
+		return nil, &Error{Code: CodeProtocolError, Op: "test", Err: err}
+	}
+	log := c.Logger
+	if log == nil {
+		log = t.Logger
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &run{t: t, log: log}
+	if t.Username != "" {
+		tok, err := EncryptAuthToken(t.Username, t.Password, t.RSAPublicKey, t.UsePKCS1Padding, time.Now())
+		if err != nil {
+			return nil, &Error{Code: CodeAuthFailed, Op: "auth token", Err: err}
+		}
+		r.authToken = tok
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
+	defer cancel()
+	r.ctx = ctx
+	res, err := r.run()
+	r.cleanup()
+	if err != nil {
+		var me *Error
+		if !errors.As(err, &me) {
+			err = newError(-1, "", err)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// run is the state of one test.
+type run struct {
+	t         Test
+	log       *slog.Logger
+	ctx       context.Context
+	authToken string
+
+	ctrl     net.Conn
+	deadline time.Time
+	cookie   string
+	params   Params
+	cfg      streamConfig
+	conns    []net.Conn
+	streams  []*dataStream
+	dp       *dataPhase
+	drainWG  sync.WaitGroup
+	stopCtrl func() bool
+}
+
+func (r *run) cleanup() {
+	if r.dp != nil {
+		r.dp.Stop()
+	}
+	for _, c := range r.conns {
+		_ = c.Close()
+	}
+	if r.ctrl != nil {
+		if r.stopCtrl != nil {
+			r.stopCtrl()
+		}
+		_ = r.ctrl.Close()
+	}
+	r.drainWG.Wait()
+}
+
+// fail wraps err with its step and code; a context that ended turns into a
+// timeout (deadline) or an abort (cancellation), and the server is told.
+func (r *run) fail(code ResultCode, op string, err error) error {
+	if ctxErr := r.ctx.Err(); ctxErr != nil {
+		r.terminate()
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			return &Error{Code: CodeTimeout, Op: op, Err: fmt.Errorf("%w: whole-test deadline of %v reached: %v", ErrTimeout, r.t.Timeout, err)}
+		}
+		return &Error{Code: CodeTimeout, Op: op, Err: fmt.Errorf("%w: %w", ErrClientAborted, ctxErr)}
+	}
+	if isDeadline(err) {
+		r.terminate()
+		return &Error{Code: CodeTimeout, Op: op, Err: fmt.Errorf("%w: %w", ErrTimeout, err)}
+	}
+	return newError(code, op, err)
+}
+
+// terminate sends CLIENT_TERMINATE as a courtesy, bounded in time.
+func (r *run) terminate() {
+	if r.ctrl == nil {
+		return
+	}
+	_ = r.ctrl.SetWriteDeadline(time.Now().Add(terminateWait))
+	_ = WriteState(r.ctrl, ClientTerminate)
+}
+
+func (r *run) network(proto string) string {
+	switch r.t.Family {
+	case FamilyIPv4:
+		return proto + "4"
+	case FamilyIPv6:
+		return proto + "6"
+	}
+	return proto
+}
+
+func (r *run) bindIP() (net.IP, error) {
+	if r.t.BindAddress == "" {
+		return nil, nil
+	}
+	ip := net.ParseIP(r.t.BindAddress)
+	if ip == nil {
+		return nil, fmt.Errorf("bind address %q is not an IP address", r.t.BindAddress)
+	}
+	return ip, nil
+}
+
+func (r *run) run() (*Result, error) {
+	t := r.t
+	bind, err := r.bindIP()
+	if err != nil {
+		return nil, &Error{Code: CodeConnectionFailed, Op: "control: connect", Err: fmt.Errorf("%w: %v", ErrConnect, err)}
+	}
+	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	d := net.Dialer{Timeout: t.ConnectTimeout}
+	if bind != nil {
+		d.LocalAddr = &net.TCPAddr{IP: bind}
+	}
+	r.log.Debug("connecting", "server", addr)
+	ctrl, err := d.DialContext(r.ctx, r.network("tcp"), addr)
+	if err != nil {
+		if r.ctx.Err() != nil && !errors.Is(r.ctx.Err(), context.DeadlineExceeded) {
+			return nil, r.fail(CodeConnectionFailed, "control: connect", err)
+		}
+		return nil, &Error{Code: CodeConnectionFailed, Op: "control: connect", Err: fmt.Errorf("%w: %w", ErrConnect, err)}
+	}
+	r.ctrl = ctrl
+	if tc, ok := ctrl.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true) // small control messages, as iperf3
+	}
+	// The control connection is silent during the test: only the
+	// whole-test deadline applies to it. Cancellation unblocks it at once.
+	r.deadline, _ = r.ctx.Deadline()
+	_ = ctrl.SetDeadline(r.deadline)
+	r.stopCtrl = context.AfterFunc(r.ctx, func() { _ = ctrl.SetDeadline(time.Unix(1, 0)) })
+
+	r.cookie = NewCookie()
+	if _, err := ctrl.Write(cookieBytes(r.cookie)); err != nil {
+		return nil, r.fail(CodeConnectionFailed, "control: send cookie", err)
+	}
+	r.buildParams()
+
+	res := &Result{
+		LocalAddr:  ctrl.LocalAddr().String(),
+		RemoteAddr: ctrl.RemoteAddr().String(),
+		Cookie:     r.cookie,
+	}
+	first := true
+	var want State = ParamExchange
+	var remote *Results
+	var local *Results
+	for {
+		st, err := ReadState(ctrl)
+		if err != nil {
+			if first && errors.Is(err, syscall.ECONNRESET) {
+				// A busy iperf3 writes 0xff and closes without reading the
+				// cookie: the reset can overtake the byte.
+				return nil, &Error{Code: CodeServerBusy, Op: "control: read state", Err: fmt.Errorf("%w (connection reset before the first state)", ErrServerBusy)}
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("%w: server closed the control connection (waiting for %v)", ErrProtocol, want)
+			}
+			return nil, r.fail(CodeProtocolError, "control: read state", err)
+		}
+		r.log.Debug("control state", "state", st)
+		wasFirst := first
+		first = false
+		switch st {
+		case AccessDenied:
+			if wasFirst {
+				return nil, &Error{Code: CodeServerBusy, Op: "control", Err: ErrServerBusy}
+			}
+			return nil, &Error{Code: CodeAccessDenied, Op: "control", Err: ErrAccessDenied}
+		case ServerErrorSt:
+			se, err := readServerErrorLenient(ctrl)
+			if err != nil {
+				return nil, r.fail(CodeProtocolError, "control: read SERVER_ERROR", fmt.Errorf("%w: truncated SERVER_ERROR: %v", ErrProtocol, err))
+			}
+			return nil, newError(-1, "server", se)
+		case ServerTerminate:
+			return nil, &Error{Code: CodeServerError, Op: "control", Err: ErrServerEnded}
+		}
+		if st != want && !(st == TestRunning && want == TestStart) {
+			return nil, &Error{Code: CodeProtocolError, Op: "control", Err: fmt.Errorf("%w: unexpected state %v while waiting for %v", ErrProtocol, st, want)}
+		}
+		switch st {
+		case ParamExchange:
+			if err := WriteJSON(ctrl, &r.params); err != nil {
+				return nil, r.fail(CodeProtocolError, "control: send parameters", err)
+			}
+			want = CreateStreams
+		case CreateStreams:
+			if err := r.createStreams(); err != nil {
+				return nil, err
+			}
+			want = TestStart
+		case TestStart:
+			want = TestRunning
+		case TestRunning:
+			if want == TestStart {
+				return nil, &Error{Code: CodeProtocolError, Op: "control", Err: fmt.Errorf("%w: TEST_RUNNING before TEST_START", ErrProtocol)}
+			}
+			next, err := r.runData()
+			if err != nil {
+				return nil, err
+			}
+			res.Start = r.dp.start
+			local = r.dp.Results()
+			if next != ExchangeResults {
+				// Handle the state read during the test (errors) as usual.
+				return nil, r.unexpected(next)
+			}
+			remote, err = r.exchangeResults(local)
+			if err != nil {
+				return nil, err
+			}
+			want = DisplayResults
+		case ExchangeResults:
+			// Reached only through runData.
+			return nil, &Error{Code: CodeProtocolError, Op: "control", Err: fmt.Errorf("%w: EXCHANGE_RESULTS out of order", ErrProtocol)}
+		case DisplayResults:
+			if err := WriteState(ctrl, IperfDone); err != nil {
+				r.log.Debug("send IPERF_DONE", "err", err)
+			}
+			// Anything the server sends after this is ignored (3.21 may
+			// send a stale SERVER_ERROR).
+			return r.result(res, local, remote), nil
+		default:
+			return nil, &Error{Code: CodeProtocolError, Op: "control", Err: fmt.Errorf("%w: unexpected state %v", ErrProtocol, st)}
+		}
+	}
+}
+
+// unexpected turns a state that arrived during the test into an error.
+func (r *run) unexpected(st State) error {
+	switch st {
+	case AccessDenied:
+		return &Error{Code: CodeAccessDenied, Op: "control", Err: ErrAccessDenied}
+	case ServerErrorSt:
+		se, err := readServerErrorLenient(r.ctrl)
+		if err != nil {
+			return r.fail(CodeProtocolError, "control: read SERVER_ERROR", fmt.Errorf("%w: truncated SERVER_ERROR: %v", ErrProtocol, err))
+		}
+		return newError(-1, "server", se)
+	case ServerTerminate:
+		return &Error{Code: CodeServerError, Op: "control", Err: ErrServerEnded}
+	}
+	return &Error{Code: CodeProtocolError, Op: "control", Err: fmt.Errorf("%w: unexpected state %v after TEST_END", ErrProtocol, st)}
+}
+
+func (r *run) buildParams() {
+	t := r.t
+	p := Params{
+		Time:          Number(t.Duration.Seconds()),
+		Num:           Number(t.Bytes),
+		BlockCount:    Number(t.Blocks),
+		Parallel:      Number(t.Parallel),
+		Len:           Number(t.Length),
+		PacingTimer:   1000, // iperf3's default, µs
+		ClientVersion: ClientVersion,
+		AuthToken:     r.authToken,
+		Reverse:       t.Reverse,
+		Bidirectional: t.Bidir,
+		NoDelay:       t.NoDelay,
+		Congestion:    t.Congestion,
+	}
+	if t.Protocol == UDP {
+		p.UDP = true
+	} else {
+		p.TCP = true
+	}
+	if t.Omit > 0 {
+		p.Omit = Number(t.Omit.Seconds())
+	}
+	if t.Bitrate > 0 {
+		p.Bandwidth = Number(t.Bitrate)
+	}
+	if t.Window > 0 {
+		p.Window = Number(t.Window)
+	}
+	if t.MSS > 0 {
+		p.MSS = Number(t.MSS)
+	}
+	if t.TOS > 0 {
+		p.TOS = Number(t.TOS)
+	}
+	if t.GetServerOutput {
+		p.GetServerOutput = 1
+	}
+	if t.UDPCounters64 {
+		p.UDPCounters64 = 1
+	}
+	if t.ZeroCopy {
+		p.ZeroCopy = 1
+	}
+	r.params = p
+	r.cfg = streamConfigFromParams(&p)
+	r.cfg.Interval = max(t.Interval, 0)
+}
+
+// createStreams opens every data stream: for bidir the client's sending
+// streams first, then its receiving ones, as iperf3 does. Stream ids are
+// 1, 3, 4, 5, ... in creation order.
+func (r *run) createStreams() error {
+	t := r.t
+	type plan struct{ sender bool }
+	var plans []plan
+	switch {
+	case t.Bidir:
+		for range t.Parallel {
+			plans = append(plans, plan{true})
+		}
+		for range t.Parallel {
+			plans = append(plans, plan{false})
+		}
+	default:
+		for range t.Parallel {
+			plans = append(plans, plan{!t.Reverse})
+		}
+	}
+	server := r.ctrl.RemoteAddr()
+	bind, _ := r.bindIP()
+	for i, p := range plans {
+		id := i + 1
+		if id >= 2 {
+			id++
+		}
+		port := 0
+		if t.ClientPort > 0 {
+			port = t.ClientPort + i // bidir receivers follow the senders, as in iperf3
+		}
+		var conn net.Conn
+		var err error
+		if t.Protocol == UDP {
+			conn, err = r.dialUDP(server, bind, port)
+		} else {
+			conn, err = r.dialTCP(server, bind, port)
+		}
+		if err != nil {
+			return err
+		}
+		r.conns = append(r.conns, conn)
+		r.streams = append(r.streams, newDataStream(id, p.sender, conn, r.cfg))
+	}
+	r.log.Debug("streams created", "count", len(r.streams))
+	return nil
+}
+
+func (r *run) dialer(bind net.IP, port int, udp bool) net.Dialer {
+	d := net.Dialer{Timeout: r.t.ConnectTimeout, Control: dialControl(r.t, port != 0)}
+	if bind != nil || port != 0 {
+		if udp {
+			d.LocalAddr = &net.UDPAddr{IP: bind, Port: port}
+		} else {
+			d.LocalAddr = &net.TCPAddr{IP: bind, Port: port}
+		}
+	}
+	return d
+}
+
+func (r *run) dialTCP(server net.Addr, bind net.IP, port int) (net.Conn, error) {
+	d := r.dialer(bind, port, false)
+	conn, err := d.DialContext(r.ctx, "tcp", server.String())
+	if err != nil {
+		if r.ctx.Err() != nil {
+			return nil, r.fail(CodeConnectionFailed, "data: connect", err)
+		}
+		return nil, &Error{Code: CodeConnectionFailed, Op: "data: connect", Err: fmt.Errorf("%w: %w", ErrConnect, err)}
+	}
+	_ = conn.SetDeadline(r.deadline)
+	if _, err := conn.Write(cookieBytes(r.cookie)); err != nil {
+		conn.Close()
+		return nil, r.fail(CodeConnectionFailed, "data: send cookie", err)
+	}
+	return conn, nil
+}
+
+// dialUDP connects a UDP stream and runs iperf3's handshake: send "9876",
+// wait for "6789" (or the legacy reply), skipping stray data, resending a
+// few times in case a datagram was lost.
+func (r *run) dialUDP(server net.Addr, bind net.IP, port int) (net.Conn, error) {
+	d := r.dialer(bind, port, true)
+	conn, err := d.DialContext(r.ctx, "udp", server.String())
+	if err != nil {
+		return nil, &Error{Code: CodeConnectionFailed, Op: "data: connect UDP", Err: fmt.Errorf("%w: %w", ErrConnect, err)}
+	}
+	msg := binary.BigEndian.AppendUint32(nil, UDPConnectMsg)
+	wait := max(r.t.ConnectTimeout/udpConnectAttempts, udpConnectMinWait)
+	buf := make([]byte, udpRecvBuf)
+	var lastErr error
+	for range udpConnectAttempts {
+		if _, err := conn.Write(msg); err != nil && !isRefused(err) {
+			conn.Close()
+			return nil, r.fail(CodeConnectionFailed, "data: UDP handshake", err)
+		}
+		dl := time.Now().Add(wait)
+		if !r.deadline.IsZero() && r.deadline.Before(dl) {
+			dl = r.deadline
+		}
+		_ = conn.SetReadDeadline(dl)
+		for stray := 0; stray < udpConnectMaxStray; stray++ {
+			n, err := conn.Read(buf)
+			if err != nil {
+				lastErr = err
+				break
+			}
+			if n == 4 {
+				v := binary.BigEndian.Uint32(buf)
+				if v == UDPConnectReply || v == UDPConnectLegacy {
+					_ = conn.SetDeadline(r.deadline)
+					return conn, nil
+				}
+			}
+		}
+		if r.ctx.Err() != nil {
+			break
+		}
+	}
+	conn.Close()
+	if lastErr == nil {
+		lastErr = errors.New("no reply among the datagrams received")
+	}
+	if isRefused(lastErr) {
+		return nil, &Error{Code: CodeConnectionFailed, Op: "data: UDP handshake", Err: fmt.Errorf("%w: %w", ErrConnect, lastErr)}
+	}
+	return nil, r.fail(CodeProtocolError, "data: UDP handshake", fmt.Errorf("%w: no UDP connect reply after %d attempts: %w", ErrTimeout, udpConnectAttempts, lastErr))
+}
+
+// runData runs the data phase until the client's end condition (time,
+// bytes or blocks), then sends TEST_END and returns the next state. A state
+// that arrives during the test (an error from the server) ends it early.
+func (r *run) runData() (State, error) {
+	dp := startDataPhase(r.ctx, r.cfg, r.streams)
+	r.dp = dp
+	type stateMsg struct {
+		st  State
+		err error
+	}
+	ctrlCh := make(chan stateMsg, 1)
+	go func() {
+		st, err := ReadState(r.ctrl)
+		ctrlCh <- stateMsg{st, err}
+	}()
+	var timerC <-chan time.Time
+	if r.t.Duration > 0 {
+		tm := time.NewTimer(r.t.Omit + r.t.Duration)
+		defer tm.Stop()
+		timerC = tm.C
+	}
+	var early *stateMsg
+	select {
+	case <-timerC:
+	case <-dp.Done():
+		if err := dp.Err(); err != nil && r.ctx.Err() == nil {
+			dp.Stop()
+			if isDeadline(err) {
+				return 0, r.fail(CodeTimeout, "data", err)
+			}
+			// A stream failed: tell the server and fail the test.
+			r.terminate()
+			return 0, newError(CodeProtocolError, "data", err)
+		}
+	case m := <-ctrlCh:
+		early = &m
+	case <-r.ctx.Done():
+	}
+	dp.Stop()
+	if r.ctx.Err() != nil {
+		return 0, r.fail(CodeTimeout, "data", r.ctx.Err())
+	}
+	if early != nil {
+		if early.err != nil {
+			return 0, r.ctrlReadErr(early.err)
+		}
+		return early.st, nil
+	}
+	r.drain()
+	if err := WriteState(r.ctrl, TestEnd); err != nil {
+		return 0, r.fail(CodeProtocolError, "control: send TEST_END", err)
+	}
+	m := <-ctrlCh // bounded by the control connection's deadline
+	if m.err != nil {
+		return 0, r.ctrlReadErr(m.err)
+	}
+	return m.st, nil
+}
+
+func (r *run) ctrlReadErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("%w: server closed the control connection during the test", ErrProtocol)
+	}
+	return r.fail(CodeProtocolError, "control: read state", err)
+}
+
+// drain keeps reading the client's receiving TCP streams after the data
+// phase stopped counting, so that a server blocked in write sees TEST_END.
+// The readers end when Run closes the connections.
+func (r *run) drain() {
+	for _, s := range r.streams {
+		if s.Sender || s.isUD {
+			continue
+		}
+		conn := s.Conn
+		_ = conn.SetReadDeadline(r.deadline)
+		r.drainWG.Add(1)
+		go func() {
+			defer r.drainWG.Done()
+			buf := make([]byte, 64<<10)
+			for {
+				if _, err := conn.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// exchangeResults sends this end's results and reads the server's.
+func (r *run) exchangeResults(local *Results) (*Results, error) {
+	if err := WriteJSON(r.ctrl, local); err != nil {
+		return nil, r.fail(CodeProtocolError, "control: send results", err)
+	}
+	var raw json.RawMessage
+	if err := ReadJSON(r.ctrl, MaxResultsJSON, &raw); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("%w: server closed the control connection before its results", ErrProtocol)
+		}
+		return nil, r.fail(CodeProtocolError, "control: read results", err)
+	}
+	remote, err := decodeResults(raw)
+	if err != nil {
+		return nil, &Error{Code: CodeProtocolError, Op: "control: read results", Err: err}
+	}
+	return remote, nil
+}
+
+// decodeResults parses a peer's results JSON. Servers before 3.13 send no
+// omitted_packets/omitted_errors; those are marked -1 (unknown) so that
+// buildDirections falls back to this end's own omit counts, as iperf3 does.
+func decodeResults(raw []byte) (*Results, error) {
+	var res Results
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return nil, fmt.Errorf("%w: bad results JSON: %v", ErrProtocol, err)
+	}
+	if res.Streams == nil {
+		return nil, fmt.Errorf("%w: results without \"streams\"", ErrProtocol)
+	}
+	var presence struct {
+		Streams []struct {
+			OmittedPackets *json.RawMessage `json:"omitted_packets"`
+			OmittedErrors  *json.RawMessage `json:"omitted_errors"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal(raw, &presence); err == nil && len(presence.Streams) == len(res.Streams) {
+		for i, p := range presence.Streams {
+			if p.OmittedPackets == nil {
+				res.Streams[i].OmittedPackets = -1
+			}
+			if p.OmittedErrors == nil {
+				res.Streams[i].OmittedErrors = -1
+			}
+		}
+	}
+	return &res, nil
+}
+
+// result assembles the Result once the results were exchanged.
+func (r *run) result(res *Result, local, remote *Results) *Result {
+	t := r.t
+	t.Password = ""
+	res.Test = t
+	res.Directions = buildDirections(r.cfg, true, r.dp, local, remote)
+	res.CPULocal = r.dp.cpu
+	if remote != nil {
+		res.CPURemote = CPU{
+			TotalPercent:  float64(remote.CPUUtilTotal),
+			UserPercent:   float64(remote.CPUUtilUser),
+			SystemPercent: float64(remote.CPUUtilSystem),
+		}
+		res.ServerOutputText = remote.ServerOutputText
+		res.ServerOutputJSON = remote.ServerOutputJSON
+	}
+	if t.Reverse {
+		res.SenderHasRetransmits = remote != nil && remote.SenderHasRetransmits.Int() == 1
+	} else {
+		res.SenderHasRetransmits = local.SenderHasRetransmits.Int() == 1
+	}
+	res.CongestionUsed = local.CongestionUsed
+	if res.CongestionUsed == "" && remote != nil {
+		res.CongestionUsed = remote.CongestionUsed
+	}
+	return res
+}
+
+// readServerErrorLenient reads the two int32 after SERVER_ERROR. iperf3
+// 3.12's server sends only the first one on an authentication failure and
+// closes: an end of stream in place of the errno means errno 0.
+func readServerErrorLenient(r io.Reader) (*ServerError, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(r, b[:4]); err != nil {
+		return nil, err
+	}
+	se := &ServerError{Num: int32(binary.BigEndian.Uint32(b[:4]))}
+	if _, err := io.ReadFull(r, b[4:]); err == nil {
+		se.Errno = int32(binary.BigEndian.Uint32(b[4:]))
+	} else if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		return nil, err
+	}
+	return se, nil
+}

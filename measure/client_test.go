@@ -1,0 +1,373 @@
+package measure
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeServer is a scripted iperf3 server on loopback for hostile-input
+// tests. script gets the control connection (the cookie already read, unless
+// rawCtrl) and the listener for data connections.
+func fakeServer(t *testing.T, readCookie bool, script func(ctrl net.Conn, ln net.Listener)) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		if readCookie {
+			if _, err := ReadCookie(c); err != nil {
+				return
+			}
+		}
+		script(c, ln)
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// fakeSetup runs the normal start of a TCP test up to TEST_RUNNING and
+// returns the data connections it accepted.
+func fakeSetup(t *testing.T, ctrl net.Conn, ln net.Listener) []net.Conn {
+	if WriteState(ctrl, ParamExchange) != nil {
+		return nil
+	}
+	var p Params
+	if ReadJSON(ctrl, MaxParamsJSON, &p) != nil {
+		return nil
+	}
+	if WriteState(ctrl, CreateStreams) != nil {
+		return nil
+	}
+	var conns []net.Conn
+	for range int(p.Parallel.Int()) {
+		c, err := ln.Accept()
+		if err != nil {
+			return conns
+		}
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := ReadCookie(c); err != nil {
+			return conns
+		}
+		conns = append(conns, c)
+		// Discard what the client sends, as a receiver would.
+		go func() { _, _ = io.Copy(io.Discard, c) }()
+	}
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	_ = WriteState(ctrl, TestStart)
+	_ = WriteState(ctrl, TestRunning)
+	return conns
+}
+
+// untilTestEnd reads the control connection until TEST_END.
+func untilTestEnd(ctrl net.Conn) bool {
+	st, err := ReadState(ctrl)
+	return err == nil && st == TestEnd
+}
+
+func TestClientHostileServer(t *testing.T) {
+	const timeout = 3 * time.Second
+	tests := []struct {
+		name       string
+		readCookie bool
+		script     func(t *testing.T, ctrl net.Conn, ln net.Listener)
+		code       ResultCode
+		is         error
+		serverNum  int32
+	}{
+		{
+			name:       "busy byte then close",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				_ = WriteState(ctrl, AccessDenied)
+			},
+			code: CodeServerBusy, is: ErrServerBusy,
+		},
+		{
+			name: "busy byte then reset (cookie unread)",
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				time.Sleep(50 * time.Millisecond) // let the cookie arrive, unread
+				_ = WriteState(ctrl, AccessDenied)
+				_ = ctrl.(*net.TCPConn).SetLinger(0)
+			},
+			code: CodeServerBusy, is: ErrServerBusy,
+		},
+		{
+			name:       "access denied after parameters",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				_ = WriteState(ctrl, ParamExchange)
+				var p Params
+				_ = ReadJSON(ctrl, MaxParamsJSON, &p)
+				_ = WriteState(ctrl, AccessDenied)
+			},
+			code: CodeAccessDenied, is: ErrAccessDenied,
+		},
+		{
+			name:       "server error: total rate",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				_ = WriteState(ctrl, ParamExchange)
+				var p Params
+				_ = ReadJSON(ctrl, MaxParamsJSON, &p)
+				_ = WriteServerError(ctrl, IETOTALRATE, 0)
+			},
+			code: CodeServerError, serverNum: IETOTALRATE,
+		},
+		{
+			name:       "server error: auth",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				_ = WriteState(ctrl, ParamExchange)
+				var p Params
+				_ = ReadJSON(ctrl, MaxParamsJSON, &p)
+				_ = WriteServerError(ctrl, IEAUTHTEST, 0)
+			},
+			code: CodeAuthFailed, serverNum: IEAUTHTEST,
+		},
+		{
+			name:       "truncated server error",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				_, _ = ctrl.Write([]byte{0xfe, 0, 0})
+			},
+			code: CodeProtocolError, is: ErrProtocol,
+		},
+		{
+			name:       "server error without errno (3.12 auth failure)",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				_, _ = ctrl.Write([]byte{0xfe, 0, 0, 0, IEAUTHTEST})
+			},
+			code: CodeAuthFailed, serverNum: IEAUTHTEST,
+		},
+		{
+			name:       "unknown state",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				_, _ = ctrl.Write([]byte{77})
+			},
+			code: CodeProtocolError, is: ErrProtocol,
+		},
+		{
+			name:       "state out of order",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				_ = WriteState(ctrl, ExchangeResults)
+			},
+			code: CodeProtocolError, is: ErrProtocol,
+		},
+		{
+			name:       "early close",
+			readCookie: true,
+			script:     func(t *testing.T, ctrl net.Conn, ln net.Listener) {},
+			code:       CodeProtocolError, is: ErrProtocol,
+		},
+		{
+			name:       "silent from the start",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				_, _ = io.Copy(io.Discard, ctrl)
+			},
+			code: CodeTimeout, is: ErrTimeout,
+		},
+		{
+			name:       "stops answering mid-test",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				fakeSetup(t, ctrl, ln)
+				_, _ = io.Copy(io.Discard, ctrl) // never EXCHANGE_RESULTS
+			},
+			code: CodeTimeout, is: ErrTimeout,
+		},
+		{
+			name:       "2 GiB results frame",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				fakeSetup(t, ctrl, ln)
+				if !untilTestEnd(ctrl) {
+					return
+				}
+				_ = WriteState(ctrl, ExchangeResults)
+				var r Results
+				_ = ReadJSON(ctrl, MaxResultsJSON, &r)
+				_, _ = ctrl.Write(binary.BigEndian.AppendUint32(nil, 2<<30))
+				_, _ = io.Copy(io.Discard, ctrl)
+			},
+			code: CodeProtocolError, is: ErrProtocol,
+		},
+		{
+			name:       "garbage results JSON",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				fakeSetup(t, ctrl, ln)
+				if !untilTestEnd(ctrl) {
+					return
+				}
+				_ = WriteState(ctrl, ExchangeResults)
+				var r Results
+				_ = ReadJSON(ctrl, MaxResultsJSON, &r)
+				junk := []byte("{\"streams\": [nope")
+				_, _ = ctrl.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(junk))), junk...))
+				_, _ = io.Copy(io.Discard, ctrl)
+			},
+			code: CodeProtocolError, is: ErrProtocol,
+		},
+		{
+			name:       "results frame cut short",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				fakeSetup(t, ctrl, ln)
+				if !untilTestEnd(ctrl) {
+					return
+				}
+				_ = WriteState(ctrl, ExchangeResults)
+				var r Results
+				_ = ReadJSON(ctrl, MaxResultsJSON, &r)
+				_, _ = ctrl.Write(append(binary.BigEndian.AppendUint32(nil, 1000), "{\"cpu"...))
+			},
+			code: CodeProtocolError, is: ErrProtocol,
+		},
+		{
+			name:       "server error during the test",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				fakeSetup(t, ctrl, ln)
+				time.Sleep(100 * time.Millisecond)
+				_ = WriteServerError(ctrl, IESTREAMREAD, int32(104))
+				_, _ = io.Copy(io.Discard, ctrl)
+			},
+			code: CodeServerError, serverNum: IESTREAMREAD,
+		},
+		{
+			name:       "server terminate during the test",
+			readCookie: true,
+			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
+				fakeSetup(t, ctrl, ln)
+				time.Sleep(100 * time.Millisecond)
+				_ = WriteState(ctrl, ServerTerminate)
+				_, _ = io.Copy(io.Discard, ctrl)
+			},
+			code: CodeServerError, is: ErrServerEnded,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			port := fakeServer(t, tc.readCookie, func(ctrl net.Conn, ln net.Listener) { tc.script(t, ctrl, ln) })
+			c := &Client{}
+			t0 := time.Now()
+			res, err := c.Run(context.Background(), Test{Host: "127.0.0.1", Port: port, Duration: time.Second, Timeout: timeout, Length: 16 << 10})
+			elapsed := time.Since(t0)
+			require.Error(t, err)
+			require.Nil(t, res)
+			var me *Error
+			require.ErrorAs(t, err, &me)
+			require.Equal(t, tc.code, me.Code, "error: %v", err)
+			require.Equal(t, tc.code, Classify(err))
+			if tc.is != nil {
+				require.ErrorIs(t, err, tc.is)
+			}
+			if tc.serverNum != 0 {
+				var se *ServerError
+				require.ErrorAs(t, err, &se)
+				require.Equal(t, tc.serverNum, se.Num)
+			}
+			require.Less(t, elapsed, timeout+2*time.Second)
+		})
+	}
+}
+
+func TestClientConnectionRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	_, err = (&Client{}).Run(context.Background(), Test{Host: "127.0.0.1", Port: port, Duration: time.Second})
+	require.Error(t, err)
+	require.Equal(t, CodeConnectionFailed, Classify(err))
+	require.ErrorIs(t, err, ErrConnect)
+}
+
+func TestClientInvalidTest(t *testing.T) {
+	_, err := (&Client{}).Run(context.Background(), Test{Host: "127.0.0.1", Parallel: 500})
+	require.ErrorContains(t, err, "parallel")
+}
+
+func TestClientCancelSendsTerminate(t *testing.T) {
+	got := make(chan State, 1)
+	port := fakeServer(t, true, func(ctrl net.Conn, ln net.Listener) {
+		fakeSetup(t, ctrl, ln)
+		st, err := ReadState(ctrl)
+		if err == nil {
+			got <- st
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	t0 := time.Now()
+	_, err := (&Client{}).Run(ctx, Test{Host: "127.0.0.1", Port: port, Duration: 10 * time.Second, Length: 16 << 10})
+	require.Error(t, err)
+	require.True(t, errors.Is(err, context.Canceled), "%v", err)
+	require.Less(t, time.Since(t0), 3*time.Second)
+	select {
+	case st := <-got:
+		require.Equal(t, ClientTerminate, st)
+	case <-time.After(3 * time.Second):
+		t.Fatal("server saw no CLIENT_TERMINATE")
+	}
+}
+
+func TestClientIgnoresAfterDisplayResults(t *testing.T) {
+	// A full exchange with a fake server that sends a stale SERVER_ERROR
+	// after DISPLAY_RESULTS (3.21 does): the test succeeds.
+	port := fakeServer(t, true, func(ctrl net.Conn, ln net.Listener) {
+		conns := fakeSetup(t, ctrl, ln)
+		if !untilTestEnd(ctrl) {
+			return
+		}
+		_ = WriteState(ctrl, ExchangeResults)
+		var r Results
+		if ReadJSON(ctrl, MaxResultsJSON, &r) != nil {
+			return
+		}
+		mine := Results{CPUUtilTotal: 1.5, SenderHasRetransmits: -1}
+		for i, s := range r.Streams {
+			mine.Streams = append(mine.Streams, StreamResults{ID: s.ID, Bytes: Number(1000 * (i + 1)), Retransmits: -1, EndTime: 1})
+		}
+		_ = WriteJSON(ctrl, mine)
+		_ = WriteState(ctrl, DisplayResults)
+		_ = WriteServerError(ctrl, IECTRLCLOSE, 0)
+		_, _ = ReadState(ctrl)
+		_ = conns
+	})
+	res, err := (&Client{}).Run(context.Background(), Test{Host: "127.0.0.1", Port: port, Duration: 300 * time.Millisecond, Parallel: 2, Length: 16 << 10, Bitrate: 10_000_000, Password: "secret"})
+	require.NoError(t, err)
+	require.Len(t, res.Directions, 1)
+	require.Equal(t, Forward, res.Directions[0].Direction)
+	require.Equal(t, int64(3000), res.Directions[0].Sum.ReceiverBytes)
+	require.Equal(t, 1.5, res.CPURemote.TotalPercent)
+	require.Empty(t, res.Test.Password)
+	require.Len(t, res.Cookie, CookieSize-1)
+	require.Equal(t, "127.0.0.1:"+strconv.Itoa(port), res.RemoteAddr)
+}

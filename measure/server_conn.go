@@ -1,0 +1,161 @@
+package measure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// A new connection is either the control connection of a new test or a TCP
+// data stream of a test in CREATE_STREAMS; only its cookie tells which.
+
+// dispatch handles one accepted connection. It runs on the accept loop and
+// must not block: anything that waits on the peer runs in its own goroutine.
+func (r *serveRun) dispatch(testCtx context.Context, conn net.Conn, seq uint64, oneOffDone chan struct{}) {
+	s := r.srv
+	start := time.Now()
+	client := addrPortOf(conn.RemoteAddr())
+	local := addrPortOf(conn.LocalAddr())
+
+	// --allow: refuse before reading anything.
+	if !s.allowed(client.Addr()) {
+		abortConn(conn)
+		s.log().Info("refused client not in the allow list", "client", client)
+		s.report(ServedTest{Client: client, Local: local, Start: start, Code: CodeAccessDenied,
+			Err: fmt.Errorf("%w: %s is not in the allow list", ErrAccessDenied, client.Addr())})
+		return
+	}
+
+	s.mu.Lock()
+	switch {
+	case s.running >= s.maxTests() && s.awaiting == 0:
+		// Busy, and no test is waiting for streams, so this cannot be a
+		// data stream: answer at once without reading, as iperf3 does.
+		s.mu.Unlock()
+		s.refuseBusy(conn, ServedTest{Client: client, Local: local, Start: start})
+		return
+	case s.pending >= maxPendingConns:
+		s.mu.Unlock()
+		abortConn(conn)
+		s.log().Warn("too many connections without a cookie; dropped one", "client", client, "limit", maxPendingConns)
+		return
+	}
+	s.pending++
+	s.handlers.Add(1)
+	s.mu.Unlock()
+
+	go func() {
+		defer s.handlers.Done()
+		r.handleConn(testCtx, conn, seq, start, oneOffDone)
+	}()
+}
+
+// handleConn reads the cookie and routes the connection.
+func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, seq uint64, start time.Time, oneOffDone chan struct{}) {
+	s := r.srv
+	client := addrPortOf(conn.RemoteAddr())
+	local := addrPortOf(conn.LocalAddr())
+
+	// Shutdown closes pending connections too.
+	stop := context.AfterFunc(testCtx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	_ = conn.SetReadDeadline(s.deadline())
+	cookie, err := ReadCookie(conn)
+	stop()
+	s.mu.Lock()
+	s.pending--
+	s.mu.Unlock()
+	if err != nil {
+		s.log().Debug("connection closed before a valid cookie", "client", client, "err", err)
+		abortConn(conn)
+		return
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+
+	s.mu.Lock()
+	if t, ok := s.tests[cookie]; ok {
+		s.mu.Unlock()
+		if !t.addTCPStream(conn, seq) {
+			s.log().Debug("closed a stream the test did not ask for", "client", client)
+			abortConn(conn)
+		}
+		return
+	}
+	if s.running >= s.maxTests() {
+		s.mu.Unlock()
+		s.refuseBusy(conn, ServedTest{Client: client, Local: local, Start: start, Cookie: cookie})
+		return
+	}
+	if s.OneOff && s.servedOne {
+		s.mu.Unlock()
+		abortConn(conn)
+		return
+	}
+	t := newServerTest(r, conn, cookie, start)
+	s.tests[cookie] = t
+	s.running++
+	s.mu.Unlock()
+
+	st, finish := t.run(testCtx)
+
+	s.mu.Lock()
+	delete(s.tests, cookie)
+	s.running--
+	counts := s.OneOff && !errors.Is(st.Err, ErrAuthFailed) && !errors.Is(st.Err, ErrServerBusy)
+	if counts {
+		s.servedOne = true
+	}
+	s.mu.Unlock()
+	// The slot is free before the client hears how its test ended, so
+	// that it can start the next one at once.
+	s.report(st)
+	finish()
+	if counts {
+		r.oneOffOnce.Do(func() {
+			close(oneOffDone)
+			s.quitOnce.Do(func() { close(s.quit) })
+			r.ln.Close()
+		})
+	}
+}
+
+// refuseBusy sends ACCESS_DENIED and closes the connection.
+func (s *Server) refuseBusy(conn net.Conn, st ServedTest) {
+	st.Code = CodeServerBusy
+	st.Err = ErrServerBusy
+	s.log().Info("refused client: all test slots are busy", "client", st.Client, "max_tests", s.maxTests())
+	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = WriteState(conn, AccessDenied)
+	s.handlers.Add(1)
+	go func() {
+		defer s.handlers.Done()
+		lingerClose(conn, time.Second)
+	}()
+	s.report(st)
+}
+
+// lingerClose half-closes conn and waits briefly for the peer to close, so
+// that the last message is delivered instead of being lost to a reset when
+// unread input (a cookie) is pending.
+func lingerClose(conn net.Conn, wait time.Duration) {
+	if tc, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = tc.CloseWrite()
+		_ = conn.SetReadDeadline(time.Now().Add(wait))
+		var buf [512]byte
+		for range 64 { // bounded: a peer that keeps sending is cut off
+			if _, err := conn.Read(buf[:]); err != nil {
+				break
+			}
+		}
+	}
+	conn.Close()
+}
+
+// abortConn closes conn at once, with a reset when possible.
+func abortConn(conn net.Conn) {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	conn.Close()
+}

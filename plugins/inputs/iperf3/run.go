@@ -1,0 +1,110 @@
+package iperf3
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/influxdata/telegraf"
+
+	"github.com/iperfmon/iperfmon/config"
+	"github.com/iperfmon/iperfmon/measure"
+)
+
+// runAll runs every target of the table once, one after the other: first
+// a random splay (when splay is set and withSplay), then each test under
+// its server's lock. slotEnd, when not zero, is when the next scheduled run
+// is due: a test that cannot start before then is skipped and counted.
+func (p *Iperf3) runAll(ctx context.Context, acc telegraf.Accumulator, slotEnd time.Time, withSplay bool) {
+	if withSplay && p.Splay > 0 {
+		if !sleep(ctx, p.splay(time.Duration(p.Splay))) {
+			return
+		}
+	}
+	for i, target := range p.targets {
+		release, err := p.locks.acquire(ctx, target.Key(), slotEnd)
+		if errors.Is(err, errSlotPassed) {
+			n := int64(len(p.targets) - i)
+			p.skipped.Add(n)
+			p.skipStat.Incr(n)
+			p.Log.Warnf("skipped %d test(s), starting with %s %s: the next scheduled run (%s) came before they could start; "+
+				"this table's tests take longer than its schedule allows, or other tables keep the servers busy",
+				n, target.Addr(), target.Direction, slotEnd.Format(time.RFC3339))
+			return
+		}
+		if err != nil {
+			return // stopping
+		}
+		start, res, err := p.runTest(ctx, target)
+		release()
+		if ctx.Err() != nil {
+			// Stopped mid-test: a shutdown is not a measurement.
+			p.Log.Debugf("test of %s %s cancelled: %v", target.Addr(), target.Direction, err)
+			return
+		}
+		for _, m := range Metrics(target, res, err, start, p.IntervalMetrics) {
+			acc.AddMetric(m)
+		}
+	}
+}
+
+// runTest runs one test within its own deadline (Telegraf never cancels a
+// gather), retrying a busy server with jittered exponential backoff as long
+// as a whole test still fits before the deadline. start is when the
+// attempt that produced the outcome began.
+func (p *Iperf3) runTest(parent context.Context, target config.Target) (time.Time, *measure.Result, error) {
+	test := target.Test
+	ctx, cancel := context.WithTimeout(parent, test.Timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	backoff := time.Duration(p.BusyBackoff)
+	for attempt := 0; ; attempt++ {
+		start := time.Now()
+		test.Timeout = deadline.Sub(start)
+		res, err := p.run(ctx, test)
+		if err == nil || measure.Classify(err) != measure.CodeServerBusy || attempt >= p.BusyRetries {
+			return start, res, err
+		}
+		wait := p.jitter(backoff)
+		backoff *= 2
+		// A retry needs the whole test's time after the wait.
+		if time.Until(deadline) < wait+test.Duration+test.Omit+time.Second {
+			p.Log.Debugf("%s: server busy; no time left for retry %d before the deadline", target.Addr(), attempt+1)
+			return start, res, err
+		}
+		p.Log.Debugf("%s: server busy; retry %d of %d in %s", target.Addr(), attempt+1, p.BusyRetries, wait.Round(time.Millisecond))
+		if !sleep(ctx, wait) {
+			return start, res, err
+		}
+	}
+}
+
+// sleep waits for d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// randomBelow returns a uniformly random duration in [0, max).
+func randomBelow(max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(max)))
+}
+
+// jitter spreads d uniformly over [d/2, 3d/2), so that clients that met
+// the same busy server do not come back together.
+func jitter(d time.Duration) time.Duration {
+	return d/2 + randomBelow(d)
+}
