@@ -99,7 +99,6 @@ type Server struct {
 	running   int                    // slots taken
 	awaiting  int                    // tests waiting for their TCP streams
 	pending   int                    // connections that have not sent their cookie
-	servedOne bool                   // OneOff: a test has run
 	listeners map[*serveRun]struct{}
 
 	acceptSeq atomic.Uint64
@@ -357,9 +356,12 @@ func isTemporaryAccept(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// Shutdown stops accepting connections on every listener and waits for the
-// running tests to finish. When ctx ends first, the remaining tests are ended
-// as by Close and Shutdown returns ctx.Err() once they are gone.
+// Shutdown stops accepting new tests and waits for the running ones to
+// finish; their data streams still connect through the listeners, which
+// close when the last test ends (then Serve returns ErrServerClosed). New
+// clients meanwhile get the busy answer. When ctx ends first, the remaining
+// tests are ended as by Close and Shutdown returns ctx.Err() once they are
+// gone.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.init(); err != nil {
 		return err
@@ -377,25 +379,36 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting and ends running tests at once: their clients get
-// SERVER_TERMINATE. It returns when every test has ended.
+// Close closes the listeners and ends running tests at once: their clients
+// get SERVER_TERMINATE. It returns when every test has ended.
 func (s *Server) Close() error {
 	if err := s.init(); err != nil {
 		return err
 	}
 	s.stopAccepting()
+	s.mu.Lock()
+	s.closeListenersLocked()
+	s.mu.Unlock()
 	s.killOnce.Do(func() { close(s.kill) })
 	s.handlers.Wait()
 	return nil
 }
 
+// stopAccepting refuses new tests from now on. The listeners stay open while
+// tests run, for their data streams, and close with the last test.
 func (s *Server) stopAccepting() {
 	s.quitOnce.Do(func() { close(s.quit) })
 	s.mu.Lock()
+	if s.running == 0 {
+		s.closeListenersLocked()
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) closeListenersLocked() {
 	for r := range s.listeners {
 		r.ln.Close()
 	}
-	s.mu.Unlock()
 }
 
 // Active returns the number of tests running now (each holding a slot).

@@ -1,4 +1,4 @@
-package measure
+package measure_test
 
 import (
 	"crypto/rand"
@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/servertest"
+	"github.com/iperfmon/iperfmon/measure"
 	"github.com/stretchr/testify/require"
 )
 
@@ -21,7 +23,7 @@ type authFixture struct {
 	key      *rsa.PrivateKey
 	privPEM  []byte
 	pubPath  string
-	users    AuthorizedUsers
+	users    measure.AuthorizedUsers
 	password string
 }
 
@@ -42,8 +44,8 @@ func newAuthFixture(t *testing.T, pkcs8 bool) authFixture {
 	dir := t.TempDir()
 	pubPath := filepath.Join(dir, "pub.pem")
 	require.NoError(t, os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o600))
-	usersFile := "# iperf3 users\n\nu," + HashPassword("u", "s3cret") + "\nother," + HashPassword("other", "x") + "\n"
-	users, err := ParseAuthorizedUsers(strings.NewReader(usersFile))
+	usersFile := "# iperf3 users\n\nu," + measure.HashPassword("u", "s3cret") + "\nother," + measure.HashPassword("other", "x") + "\n"
+	users, err := measure.ParseAuthorizedUsers(strings.NewReader(usersFile))
 	require.NoError(t, err)
 	return authFixture{key: key, privPEM: priv, pubPath: pubPath, users: users, password: "s3cret"}
 }
@@ -61,21 +63,21 @@ func TestServerAuthStockClient(t *testing.T) {
 	for _, pkcs8 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("pkcs8=%v", pkcs8), func(t *testing.T) {
 			f := newAuthFixture(t, pkcs8)
-			ts := startServer(t, &Server{RSAPrivateKey: f.privPEM, AuthorizedUsers: f.users}, "127.0.0.1:0")
+			ts := servertest.Start(t, &measure.Server{RSAPrivateKey: f.privPEM, AuthorizedUsers: f.users}, "127.0.0.1:0")
 			creds := []string{"--username", "u", "--rsa-public-key-path", f.pubPath}
 
-			r := runIperf3(t, ts, []string{"IPERF3_PASSWORD=" + f.password}, append(creds, "-t", "1")...)
+			r := servertest.RunIperf3(t, ts, "", []string{"IPERF3_PASSWORD=" + f.password}, append(creds, "-t", "1")...)
 			require.Equal(t, 0, r.ExitCode, r.Stdout+r.Stderr)
-			require.Equal(t, CodeSuccess, ts.last(t, 1).Code)
+			require.Equal(t, measure.CodeSuccess, ts.Last(t, 1).Code)
 
-			r = runIperf3(t, ts, []string{"IPERF3_PASSWORD=wrong"}, append(creds, "-t", "1")...)
+			r = servertest.RunIperf3(t, ts, "", []string{"IPERF3_PASSWORD=wrong"}, append(creds, "-t", "1")...)
 			require.NotEqual(t, 0, r.ExitCode)
 			require.Contains(t, r.Stdout+r.Stderr, "test authorization failed")
-			st := ts.last(t, 2)
-			require.Equal(t, CodeAuthFailed, st.Code)
-			require.ErrorIs(t, st.Err, ErrAuthFailed)
+			st := ts.Last(t, 2)
+			require.Equal(t, measure.CodeAuthFailed, st.Code)
+			require.ErrorIs(t, st.Err, measure.ErrAuthFailed)
 
-			r = runIperf3(t, ts, nil, "-t", "1") // no credentials at all
+			r = servertest.RunIperf3(t, ts, "", nil, "-t", "1") // no credentials at all
 			require.NotEqual(t, 0, r.ExitCode)
 			require.Contains(t, r.Stdout+r.Stderr, "test authorization failed")
 		})
@@ -84,7 +86,7 @@ func TestServerAuthStockClient(t *testing.T) {
 
 func TestServerAuthCraftedTokens(t *testing.T) {
 	f := newAuthFixture(t, false)
-	ts := startServer(t, &Server{RSAPrivateKey: f.privPEM, AuthorizedUsers: f.users, TimeSkewThreshold: 10 * time.Second}, "127.0.0.1:0")
+	ts := servertest.Start(t, &measure.Server{RSAPrivateKey: f.privPEM, AuthorizedUsers: f.users, TimeSkewThreshold: 10 * time.Second}, "127.0.0.1:0")
 	params := func(tok string) map[string]any {
 		return map[string]any{"tcp": true, "time": 1, "num": 0, "blockcount": 0, "parallel": 1, "len": 131072, "authtoken": tok, "client_version": "test"}
 	}
@@ -105,44 +107,44 @@ func TestServerAuthCraftedTokens(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.sendCookie()
-			rc.expectState(ParamExchange)
-			rc.sendJSON(params(tc.token))
+			rc := servertest.DialRaw(t, ts)
+			rc.SendCookie()
+			rc.ExpectState(measure.ParamExchange)
+			rc.SendJSON(params(tc.token))
 			if tc.ok {
-				rc.expectState(CreateStreams)
-				rc.c.Close() // frees the slot once the server notices
-				waitActive(t, ts.srv, 0)
+				rc.ExpectState(measure.CreateStreams)
+				rc.C.Close() // frees the slot once the server notices
+				ts.WaitActive(t, 0)
 				return
 			}
-			num, _ := rc.expectServerError()
-			require.Equal(t, int32(IEAUTHTEST), num)
+			num, _ := rc.ExpectServerError()
+			require.Equal(t, int32(measure.IEAUTHTEST), num)
 		})
 	}
 }
 
 func TestParseAuthorizedUsers(t *testing.T) {
-	users, err := ParseAuthorizedUsers(strings.NewReader("# comment\n\nalice," + HashPassword("alice", "pw") + "\r\n  bob , " + strings.ToUpper(HashPassword("bob", "pw")) + "\n"))
+	users, err := measure.ParseAuthorizedUsers(strings.NewReader("# comment\n\nalice," + measure.HashPassword("alice", "pw") + "\r\n  bob , " + strings.ToUpper(measure.HashPassword("bob", "pw")) + "\n"))
 	require.NoError(t, err)
-	require.Equal(t, HashPassword("alice", "pw"), users["alice"])
-	require.Equal(t, HashPassword("bob", "pw"), users["bob"])
+	require.Equal(t, measure.HashPassword("alice", "pw"), users["alice"])
+	require.Equal(t, measure.HashPassword("bob", "pw"), users["bob"])
 	// iperf3's own example: user mario, password rossi.
-	require.Equal(t, "bf7a49a846d44b454a5d11e7acfaf13d138bbe0b7483aa3e050879700572709b", HashPassword("mario", "rossi"))
+	require.Equal(t, "bf7a49a846d44b454a5d11e7acfaf13d138bbe0b7483aa3e050879700572709b", measure.HashPassword("mario", "rossi"))
 
 	for _, bad := range []string{"alice\n", "alice,nothex\n", ",abc\n"} {
-		_, err := ParseAuthorizedUsers(strings.NewReader(bad))
+		_, err := measure.ParseAuthorizedUsers(strings.NewReader(bad))
 		require.Error(t, err, bad)
 		require.Contains(t, err.Error(), "line 1")
 	}
 }
 
 func TestParseRSAPrivateKeyErrors(t *testing.T) {
-	_, err := ParseRSAPrivateKey([]byte("not a key"))
+	_, err := measure.ParseRSAPrivateKey([]byte("not a key"))
 	require.ErrorContains(t, err, "no PEM block")
-	_, err = ParseRSAPrivateKey(pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{1}}))
+	_, err = measure.ParseRSAPrivateKey(pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{1}}))
 	require.ErrorContains(t, err, "encrypted")
-	ln, err := Listen(t.Context(), "127.0.0.1:0")
+	ln, err := measure.Listen(t.Context(), "127.0.0.1:0")
 	require.NoError(t, err)
-	err = (&Server{RSAPrivateKey: []byte("x")}).Serve(t.Context(), ln)
+	err = (&measure.Server{RSAPrivateKey: []byte("x")}).Serve(t.Context(), ln)
 	require.ErrorContains(t, err, "needs both RSAPrivateKey and AuthorizedUsers")
 }

@@ -30,7 +30,7 @@ func (r *serveRun) dispatch(testCtx context.Context, conn net.Conn, seq uint64, 
 
 	s.mu.Lock()
 	switch {
-	case s.running >= s.maxTests() && s.awaiting == 0:
+	case (s.running >= s.maxTests() || s.stopping()) && s.awaiting == 0:
 		// Busy, and no test is waiting for streams, so this cannot be a
 		// data stream: answer at once without reading, as iperf3 does.
 		s.mu.Unlock()
@@ -82,14 +82,9 @@ func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, seq uint64
 		}
 		return
 	}
-	if s.running >= s.maxTests() {
+	if s.running >= s.maxTests() || s.stopping() {
 		s.mu.Unlock()
 		s.refuseBusy(conn, ServedTest{Client: client, Local: local, Start: start, Cookie: cookie})
-		return
-	}
-	if s.OneOff && s.servedOne {
-		s.mu.Unlock()
-		abortConn(conn)
 		return
 	}
 	t := newServerTest(r, conn, cookie, start)
@@ -103,8 +98,8 @@ func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, seq uint64
 	delete(s.tests, cookie)
 	s.running--
 	counts := s.OneOff && !errors.Is(st.Err, ErrAuthFailed) && !errors.Is(st.Err, ErrServerBusy)
-	if counts {
-		s.servedOne = true
+	if s.running == 0 && s.stopping() {
+		s.closeListenersLocked() // the last test of a shutdown
 	}
 	s.mu.Unlock()
 	// The slot is free before the client hears how its test ended, so
@@ -114,8 +109,7 @@ func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, seq uint64
 	if counts {
 		r.oneOffOnce.Do(func() {
 			close(oneOffDone)
-			s.quitOnce.Do(func() { close(s.quit) })
-			r.ln.Close()
+			s.stopAccepting()
 		})
 	}
 }

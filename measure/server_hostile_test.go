@@ -1,4 +1,4 @@
-package measure
+package measure_test
 
 import (
 	"net"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/servertest"
+	"github.com/iperfmon/iperfmon/measure"
 	"github.com/stretchr/testify/require"
 )
 
@@ -15,28 +17,14 @@ import (
 // that must succeed in its normal time, and at the end the server's
 // goroutines and descriptors must be back to where they started.
 
-const hostileIdle = 300 * time.Millisecond
-
-// toRunning plays a client up to TEST_RUNNING with one TCP stream.
-func toRunning(t *testing.T, ts *testServer, seconds int) (*rawClient, net.Conn) {
-	t.Helper()
-	rc := dialRaw(t, ts)
-	rc.sendCookie()
-	rc.expectState(ParamExchange)
-	rc.sendJSON(tcpParams(seconds, 1))
-	rc.expectState(CreateStreams)
-	s := rc.stream(rc.cookie)
-	rc.expectState(TestStart)
-	rc.expectState(TestRunning)
-	return rc, s
-}
+const hostileIdle = time.Second
 
 func TestServerHostilePeers(t *testing.T) {
-	srv := &Server{MaxTests: 1, IdleTimeout: hostileIdle, Logger: testLogger(t)}
-	ts := startServer(t, srv, "127.0.0.1:0")
-	warm := runIperf3(t, ts, nil, "-t", "1")
+	srv := &measure.Server{MaxTests: 1, IdleTimeout: hostileIdle, Logger: servertest.Logger(t)}
+	ts := servertest.Start(t, srv, "127.0.0.1:0")
+	warm := servertest.RunIperf3(t, ts, "", nil, "-t", "1")
 	require.Equal(t, 0, warm.ExitCode, warm.Stdout+warm.Stderr)
-	base := takeBaseline()
+	base := servertest.TakeBaseline()
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
@@ -47,154 +35,154 @@ func TestServerHostilePeers(t *testing.T) {
 		play func(t *testing.T)
 	}{
 		{"huge-length-prefix", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.sendCookie()
-			rc.expectState(ParamExchange)
-			rc.write(lengthPrefix(0x7fffffff))
-			num, _ := rc.expectServerError()
-			require.Equal(t, int32(IERECVPARAMS), num)
-			rc.expectClosed(2 * time.Second)
+			rc := servertest.DialRaw(t, ts)
+			rc.SendCookie()
+			rc.ExpectState(measure.ParamExchange)
+			rc.Write(servertest.LengthPrefix(0x7fffffff))
+			num, _ := rc.ExpectServerError()
+			require.Equal(t, int32(measure.IERECVPARAMS), num)
+			rc.ExpectClosed(2 * time.Second)
 		}},
 		{"garbage-params-json", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.sendCookie()
-			rc.expectState(ParamExchange)
-			rc.write(append(lengthPrefix(5), "{{{{{"...))
-			num, _ := rc.expectServerError()
-			require.Equal(t, int32(IERECVPARAMS), num)
+			rc := servertest.DialRaw(t, ts)
+			rc.SendCookie()
+			rc.ExpectState(measure.ParamExchange)
+			rc.Write(append(servertest.LengthPrefix(5), "{{{{{"...))
+			num, _ := rc.ExpectServerError()
+			require.Equal(t, int32(measure.IERECVPARAMS), num)
 		}},
 		{"short-cookie-then-close", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.write([]byte("abcdefghij"))
-			rc.c.Close()
+			rc := servertest.DialRaw(t, ts)
+			rc.Write([]byte("abcdefghij"))
+			rc.C.Close()
 		}},
 		{"short-cookie-then-silence", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.write([]byte("abcdefghij"))
-			rc.expectClosed(hostileIdle + 2*time.Second)
+			rc := servertest.DialRaw(t, ts)
+			rc.Write([]byte("abcdefghij"))
+			rc.ExpectClosed(hostileIdle + 2*time.Second)
 		}},
 		{"cookie-outside-alphabet", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			b := make([]byte, CookieSize)
+			rc := servertest.DialRaw(t, ts)
+			b := make([]byte, measure.CookieSize)
 			for i := range b {
 				b[i] = 0xff
 			}
-			rc.write(b)
-			rc.expectClosed(time.Second)
+			rc.Write(b)
+			rc.ExpectClosed(time.Second)
 		}},
 		{"streams-with-unknown-cookies", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.sendCookie()
-			rc.expectState(ParamExchange)
-			rc.sendJSON(tcpParams(1, 2))
-			rc.expectState(CreateStreams)
-			stray := &rawClient{t: t, ts: ts, c: rc.stream(NewCookie())}
-			stray.expectClosed(time.Second) // busy answer or plain close
-			rc.stream(rc.cookie)
-			rc.stream(rc.cookie)
-			rc.expectState(TestStart)
-			extra := &rawClient{t: t, ts: ts, c: rc.stream(rc.cookie)} // one too many
-			extra.expectClosed(time.Second)
-			rc.c.Close()
+			rc := servertest.DialRaw(t, ts)
+			rc.SendCookie()
+			rc.ExpectState(measure.ParamExchange)
+			rc.SendJSON(servertest.TCPParams(1, 2))
+			rc.ExpectState(measure.CreateStreams)
+			stray := &servertest.RawClient{T: t, TS: ts, C: rc.Stream(measure.NewCookie())}
+			stray.ExpectClosed(time.Second) // busy answer or plain close
+			rc.Stream(rc.Cookie)
+			rc.Stream(rc.Cookie)
+			rc.ExpectState(measure.TestStart)
+			extra := &servertest.RawClient{T: t, TS: ts, C: rc.Stream(rc.Cookie)} // one too many
+			extra.ExpectClosed(time.Second)
+			rc.C.Close()
 		}},
 		{"idle-connections-held-open", func(t *testing.T) {
-			var conns []*rawClient
+			var conns []*servertest.RawClient
 			for range 50 {
-				conns = append(conns, dialRaw(t, ts))
+				conns = append(conns, servertest.DialRaw(t, ts))
 			}
-			r := runIperf3(t, ts, nil, "-t", "1")
+			r := servertest.RunIperf3(t, ts, "", nil, "-t", "1")
 			require.Equal(t, 0, r.ExitCode, "stock client with 50 idle connections open: %s", r.Stdout+r.Stderr)
 			for _, c := range conns {
-				c.expectClosed(hostileIdle + 2*time.Second)
+				c.ExpectClosed(hostileIdle + 2*time.Second)
 			}
 		}},
 		{"disconnect-at-param-exchange", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.sendCookie()
-			rc.expectState(ParamExchange)
-			rc.c.Close()
+			rc := servertest.DialRaw(t, ts)
+			rc.SendCookie()
+			rc.ExpectState(measure.ParamExchange)
+			rc.C.Close()
 		}},
 		{"disconnect-inside-params", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.sendCookie()
-			rc.expectState(ParamExchange)
-			rc.write(append(lengthPrefix(100), `{"tcp":true`...))
-			rc.c.Close()
+			rc := servertest.DialRaw(t, ts)
+			rc.SendCookie()
+			rc.ExpectState(measure.ParamExchange)
+			rc.Write(append(servertest.LengthPrefix(100), `{"tcp":true`...))
+			rc.C.Close()
 		}},
 		{"silent-inside-params", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.sendCookie()
-			rc.expectState(ParamExchange)
-			rc.write(append(lengthPrefix(100), `{"tcp":true`...))
-			num, errno := rc.expectServerError()
-			require.Equal(t, int32(IERECVPARAMS), num)
+			rc := servertest.DialRaw(t, ts)
+			rc.SendCookie()
+			rc.ExpectState(measure.ParamExchange)
+			rc.Write(append(servertest.LengthPrefix(100), `{"tcp":true`...))
+			num, errno := rc.ExpectServerError()
+			require.Equal(t, int32(measure.IERECVPARAMS), num)
 			require.Equal(t, int32(syscall.ETIMEDOUT), errno)
 		}},
 		{"no-streams-opened", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.sendCookie()
-			rc.expectState(ParamExchange)
-			rc.sendJSON(tcpParams(1, 2))
-			rc.expectState(CreateStreams)
-			rc.stream(rc.cookie) // one of two
-			num, _ := rc.expectServerError()
-			require.Equal(t, int32(IESTREAMACCEPT), num)
+			rc := servertest.DialRaw(t, ts)
+			rc.SendCookie()
+			rc.ExpectState(measure.ParamExchange)
+			rc.SendJSON(servertest.TCPParams(1, 2))
+			rc.ExpectState(measure.CreateStreams)
+			rc.Stream(rc.Cookie) // one of two
+			num, _ := rc.ExpectServerError()
+			require.Equal(t, int32(measure.IESTREAMACCEPT), num)
 		}},
 		{"udp-never-connects", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.sendCookie()
-			rc.expectState(ParamExchange)
-			p := tcpParams(1, 1)
+			rc := servertest.DialRaw(t, ts)
+			rc.SendCookie()
+			rc.ExpectState(measure.ParamExchange)
+			p := servertest.TCPParams(1, 1)
 			delete(p, "tcp")
 			p["udp"], p["len"], p["bandwidth"] = true, 1400, 1000000
-			rc.sendJSON(p)
-			rc.expectState(CreateStreams)
-			num, _ := rc.expectServerError()
-			require.Equal(t, int32(IESTREAMACCEPT), num)
+			rc.SendJSON(p)
+			rc.ExpectState(measure.CreateStreams)
+			num, _ := rc.ExpectServerError()
+			require.Equal(t, int32(measure.IESTREAMACCEPT), num)
 		}},
 		{"disconnect-mid-test", func(t *testing.T) {
-			rc, s := toRunning(t, ts, 10)
+			rc, s := servertest.ToRunning(t, ts, 10)
 			_, err := s.Write(make([]byte, 64<<10))
 			require.NoError(t, err)
 			s.Close()
-			rc.c.Close()
+			rc.C.Close()
 		}},
 		{"silent-mid-test", func(t *testing.T) {
-			rc, _ := toRunning(t, ts, 10)
-			num, _ := rc.expectServerError()
-			require.Equal(t, int32(IENOMSG), num)
+			rc, _ := servertest.ToRunning(t, ts, 10)
+			num, _ := rc.ExpectServerError()
+			require.Equal(t, int32(measure.IENOMSG), num)
 		}},
 		{"garbage-state-byte", func(t *testing.T) {
-			rc, _ := toRunning(t, ts, 10)
-			rc.write([]byte{0x55})
-			num, _ := rc.expectServerError()
-			require.Equal(t, int32(IEMESSAGE), num)
+			rc, _ := servertest.ToRunning(t, ts, 10)
+			rc.Write([]byte{0x55})
+			num, _ := rc.ExpectServerError()
+			require.Equal(t, int32(measure.IEMESSAGE), num)
 		}},
 		{"garbage-state-at-param-exchange", func(t *testing.T) {
-			rc := dialRaw(t, ts)
-			rc.sendCookie()
-			rc.expectState(ParamExchange)
-			rc.write([]byte{0xfe, 0xfe, 0xfe, 0xfe, 0xfe})
-			num, _ := rc.expectServerError()
-			require.Equal(t, int32(IERECVPARAMS), num)
+			rc := servertest.DialRaw(t, ts)
+			rc.SendCookie()
+			rc.ExpectState(measure.ParamExchange)
+			rc.Write([]byte{0xfe, 0xfe, 0xfe, 0xfe, 0xfe})
+			num, _ := rc.ExpectServerError()
+			require.Equal(t, int32(measure.IERECVPARAMS), num)
 		}},
 		{"client-terminate-mid-test", func(t *testing.T) {
-			rc, _ := toRunning(t, ts, 10)
-			rc.sendState(ClientTerminate)
-			rc.expectClosed(2 * time.Second)
+			rc, _ := servertest.ToRunning(t, ts, 10)
+			rc.SendState(measure.ClientTerminate)
+			rc.ExpectClosed(2 * time.Second)
 		}},
 		{"huge-results", func(t *testing.T) {
-			rc, s := toRunning(t, ts, 10)
+			rc, s := servertest.ToRunning(t, ts, 10)
 			_, _ = s.Write(make([]byte, 1<<10))
-			rc.sendState(TestEnd)
-			rc.expectState(ExchangeResults)
-			rc.write(lengthPrefix(0x7fffffff))
-			num, _ := rc.expectServerError()
-			require.Equal(t, int32(IERECVRESULTS), num)
+			rc.SendState(measure.TestEnd)
+			rc.ExpectState(measure.ExchangeResults)
+			rc.Write(servertest.LengthPrefix(0x7fffffff))
+			num, _ := rc.ExpectServerError()
+			require.Equal(t, int32(measure.IERECVRESULTS), num)
 		}},
 		{"killed-stock-client", func(t *testing.T) {
-			wait, cmd := startIperf3(t, ts, "-t", "10")
-			waitActive(t, srv, 1)
+			wait, cmd := servertest.StartIperf3(t, ts, "", nil, "-t", "10")
+			ts.WaitActive(t, 1)
 			require.NoError(t, cmd.Process.Kill())
 			wait()
 		}},
@@ -207,7 +195,7 @@ func TestServerHostilePeers(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					defer func() { <-sem }()
-					c, err := net.DialTimeout("tcp", ts.addr(), 5*time.Second)
+					c, err := net.DialTimeout("tcp", ts.Addr(), 5*time.Second)
 					if err == nil {
 						c.Close()
 					}
@@ -219,12 +207,17 @@ func TestServerHostilePeers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.play(t)
-			r := runIperf3(t, ts, nil, "-t", "1")
+			// The slot must come free promptly (a client that is gone is
+			// noticed within the idle timeout at worst).
+			start := time.Now()
+			ts.WaitActive(t, 0)
+			require.Less(t, time.Since(start), hostileIdle+time.Second)
+			r := servertest.RunIperf3(t, ts, "", nil, "-t", "1")
 			require.Equal(t, 0, r.ExitCode, "stock client after %s: %s", tc.name, r.Stdout+r.Stderr)
 			require.Less(t, r.Elapsed, 4*time.Second)
 		})
 	}
-	requireBackToBaseline(t, base, 2)
+	servertest.RequireBackToBaseline(t, base, 2)
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	require.Less(t, int64(ms.HeapInuse)-int64(heap0), int64(64<<20), "heap grew from %d to %d", heap0, ms.HeapInuse)

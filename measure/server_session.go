@@ -432,7 +432,7 @@ func (t *serverTest) runData(ctx context.Context, st *ServedTest, p *Params, cfg
 		}
 	}()
 
-	idle := s.idle()
+	idle := dataIdle(s.idle(), cfg)
 	tick := time.Second
 	if idle > 0 {
 		tick = min(tick, max(idle/4, 10*time.Millisecond))
@@ -576,4 +576,24 @@ func fillOmittedPackets(raw json.RawMessage, remote *Results, local *Results, re
 			remote.Streams[i].OmittedPackets = op
 		}
 	}
+}
+
+// minDataIdle is the shortest time without data after which a running test
+// is ended: shorter idle timeouts apply to the other phases only, so that a
+// scheduling hiccup of either host does not end a healthy test.
+const minDataIdle = 2 * time.Second
+
+// dataIdle is how long the data phase may go without moving data: the idle
+// timeout, but at least minDataIdle and three blocks' time at the paced
+// rate (a slow -b with a large -l sends seldom). 0 disables the check.
+func dataIdle(idle time.Duration, cfg streamConfig) time.Duration {
+	if idle <= 0 {
+		return 0
+	}
+	idle = max(idle, minDataIdle)
+	if cfg.Bitrate > 0 {
+		perBlock := time.Duration(float64(cfg.Length) * 8 / float64(cfg.Bitrate) * float64(time.Second))
+		idle = max(idle, 3*perBlock)
+	}
+	return idle
 }

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -51,6 +52,12 @@ type streamConfig struct {
 	Interval   time.Duration // interval sample period; <= 0 disables samples
 	ZeroCopy   bool
 	Window     int // socket buffer, 0 = autotune
+
+	// Portable forces the portable loops (tests; IPERFMON_DISABLE_FASTPATH=1),
+	// NoGSO keeps batching but not UDP GSO/GRO (tests; IPERFMON_DISABLE_GSO=1).
+	Portable, NoGSO bool
+	// Log receives one-time fast-path warnings; nil keeps the engine silent.
+	Log *slog.Logger
 
 	Duration time.Duration // -t; informational (the client decides when to end)
 	NoDelay  bool          // -N: keep TCP_NODELAY on; otherwise Nagle is enabled as in iperf3
@@ -124,9 +131,12 @@ type dataStream struct {
 	tcp  *net.TCPConn // nil when Conn is not a TCP connection
 	buf  []byte       // send block, or receive buffer
 
-	// read is the receive primitive of TCP receivers. A platform fast path
-	// (MSG_TRUNC) may replace it; it must not allocate.
-	read func([]byte) (int, error)
+	// read is the receive primitive of TCP receivers, write the send
+	// primitive of TCP senders. Platform fast paths (MSG_TRUNC, sendfile)
+	// may replace them; they must not allocate.
+	read  func([]byte) (int, error)
+	write func([]byte) (int, error)
+	fast  fastPath // UDP batch paths, set by initFastPath
 
 	// Counters written by the stream goroutine, read by the sampler.
 	bytes   atomic.Int64  // since the start, omit included
@@ -185,8 +195,10 @@ func newDataStream(id int, sender bool, conn net.Conn, cfg streamConfig) *dataSt
 	}
 	if conn != nil {
 		s.read = conn.Read
+		s.write = conn.Write
 	}
 	s.rx.first = true
+	s.initFastPath()
 	return s
 }
 

@@ -2,6 +2,7 @@ package measure
 
 // sendTCP writes the same block until the test stops or the -n/-k budget
 // is used up. No allocation and no clock read per write unless paced.
+// s.write is the swappable send primitive (sendfile for -Z on Linux).
 func (d *dataPhase) sendTCP(s *dataStream) error {
 	buf := s.buf[:d.cfg.Length]
 	p := newPacer(d.cfg.Bitrate, len(buf), d.start)
@@ -16,7 +17,7 @@ func (d *dataPhase) sendTCP(s *dataStream) error {
 			}
 			p.spend(len(buf))
 		}
-		n, err := s.Conn.Write(buf)
+		n, err := s.write(buf)
 		s.bytes.Add(int64(n))
 		if err != nil {
 			return err

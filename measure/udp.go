@@ -15,6 +15,9 @@ const udpBatch = 64
 // sendUDP sends datagrams of exactly Length bytes carrying iperf3's header
 // (send time, sequence from 1), paced per stream.
 func (d *dataPhase) sendUDP(s *dataStream) error {
+	if s.fast.tx != nil {
+		return d.sendUDPBatch(s, s.fast.tx)
+	}
 	buf := s.buf[:d.cfg.Length]
 	p := newPacer(d.cfg.Bitrate, len(buf), d.start)
 	for !d.halt.Load() {
@@ -71,6 +74,9 @@ func (s *dataStream) sendDatagram(buf []byte, now time.Time) (sent bool, err err
 
 // recvUDP reads datagrams until the test stops.
 func (d *dataPhase) recvUDP(s *dataStream) error {
+	if s.fast.rx != nil {
+		return d.recvUDPBatch(s, s.fast.rx)
+	}
 	for {
 		n, err := s.Conn.Read(s.buf)
 		if err != nil {
@@ -95,6 +101,7 @@ func (d *dataPhase) recvUDP(s *dataStream) error {
 // published through the stream's atomics after each datagram.
 type udpRecvState struct {
 	highest     int64 // highest sequence seen (iperf3's packet_count)
+	bytes       int64 // bytes of counted datagrams
 	lost        int64 // iperf3's cnt_error
 	ooo         int64
 	jitter      float64 // seconds, RFC 3550
@@ -108,6 +115,16 @@ type udpRecvState struct {
 // not test data (too short for the header, or sequence 0 such as a leftover
 // handshake datagram), which are not counted at all.
 func (s *dataStream) onDatagram(b []byte, now time.Time) bool {
+	if !s.accountDatagram(b, now) {
+		return false
+	}
+	s.publishRx()
+	return true
+}
+
+// accountDatagram is onDatagram without publishing the counters, so that a
+// batch of datagrams costs one set of atomic stores (publishRx).
+func (s *dataStream) accountDatagram(b []byte, now time.Time) bool {
 	hdr := udpHeaderSize32
 	if s.cfg.Counters64 {
 		hdr = udpHeaderSize64
@@ -149,13 +166,18 @@ func (s *dataStream) onDatagram(b []byte, now time.Time) bool {
 	dt := math.Abs(transit - rx.prevTransit)
 	rx.prevTransit = transit
 	rx.jitter += (dt - rx.jitter) / 16
+	rx.bytes += int64(len(b))
+	return true
+}
 
-	s.bytes.Add(int64(len(b)))
+// publishRx makes the receiver's accounting visible to the sampler.
+func (s *dataStream) publishRx() {
+	rx := &s.rx
+	s.bytes.Store(rx.bytes)
 	s.packets.Store(rx.highest)
 	s.lost.Store(rx.lost)
 	s.ooo.Store(rx.ooo)
 	s.jitter.Store(math.Float64bits(rx.jitter))
-	return true
 }
 
 // snapshotOmit records the counters at the end of the omit period and

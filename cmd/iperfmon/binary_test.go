@@ -1,12 +1,12 @@
-//go:build pending
-
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,7 +134,8 @@ func TestClientAgainstStockIperf3(t *testing.T) {
 	t.Run("prometheus", func(t *testing.T) {
 		r := iperfmon(t, nil, append(base, "-o", "prometheus", "-R")...)
 		require.Equal(t, 0, r.code, r.stderr)
-		fams, err := expfmt.NewTextParser(model.UTF8Validation).TextToMetricFamilies(strings.NewReader(r.stdout))
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(strings.NewReader(r.stdout))
 		require.NoError(t, err, r.stdout)
 		require.Contains(t, fams, "iperf3_bits_per_second")
 		rc := fams["iperf3_result_code"]
@@ -227,4 +228,33 @@ func TestCheckBaselineRegression(t *testing.T) {
 	d, err := readBaseline(path)
 	require.NoError(t, err)
 	require.Len(t, d.Series["127.0.0.1:"+port+"/tcp/forward"], 6, "the run is recorded")
+}
+
+// A busy server is UNKNOWN without retries, and measured once it is free
+// with them.
+func TestCheckBusyServer(t *testing.T) {
+	port := stockiperf.StartServer(t)
+	busy := func() *exec.Cmd { // holds the one-test stock server for 3 s
+		c := exec.Command(stockiperf.RequireTool(t, "iperf3"), "-c", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "3", "--forceflush")
+		out, err := c.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, c.Start())
+		t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
+		// The first interval line: the server is running this test.
+		sc := bufio.NewScanner(out)
+		for sc.Scan() && !strings.Contains(sc.Text(), "/sec") {
+		}
+		go func() { _, _ = io.Copy(io.Discard, out) }()
+		return c
+	}
+	args := []string{"check", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "1", "--min-bitrate", "1M"}
+	c := busy()
+	r := iperfmon(t, nil, append(args, "--busy-retries", "0")...)
+	require.Equal(t, nagiosUnknown, r.code, r.stdout)
+	require.Contains(t, r.stdout, "(result=server_busy)")
+	_ = c.Wait()
+
+	busy()
+	r = iperfmon(t, nil, append(args, "--busy-retries", "4", "--busy-backoff", "1s")...)
+	require.Equal(t, nagiosOK, r.code, r.stdout)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,8 @@ type checkFlags struct {
 	baselineFile            string
 	maxDrop                 float64
 	baselineKeep            int
+	busyRetries             int
+	busyBackoff             time.Duration
 }
 
 // baselineMinSamples is how many earlier results a baseline needs before a
@@ -42,7 +45,7 @@ func (a *app) check(ctx context.Context, args []string) int {
 	fs := newFlagSet("check")
 	var cf clientFlags
 	cf.register(fs)
-	ck := checkFlags{maxDrop: 20, baselineKeep: 20, maxRetransmits: -1}
+	ck := checkFlags{maxDrop: 20, baselineKeep: 20, maxRetransmits: -1, busyRetries: 2, busyBackoff: 5 * time.Second}
 	fs.Var(rateValue{&ck.minBitrate}, "min-bitrate", "CRITICAL below this receiver-side throughput (e.g. 500M)")
 	fs.Var(rateValue{&ck.warnBitrate}, "warn-bitrate", "WARNING below this throughput (at least --min-bitrate)")
 	fs.Var(percentValue{&ck.maxLoss}, "max-loss", "UDP: CRITICAL above this loss, e.g. 1%")
@@ -51,6 +54,8 @@ func (a *app) check(ctx context.Context, args []string) int {
 	fs.StringVar(&ck.baselineFile, "baseline-file", "", "state file of recent results for regression alerts")
 	fs.Var(percentValue{&ck.maxDrop}, "max-drop", "WARNING when throughput is this far below the baseline median")
 	fs.Var(intValue{&ck.baselineKeep, baselineMinSamples, 1000, 10}, "baseline-keep", "results kept per server, protocol and direction")
+	fs.Var(intValue{&ck.busyRetries, 0, 10, 10}, "busy-retries", "retry a busy server this many times before UNKNOWN")
+	fs.Var(durationValue{&ck.busyBackoff, time.Second}, "busy-backoff", "first wait before retrying a busy server (doubles, jittered)")
 
 	unknown := func(err error) int {
 		fmt.Fprintf(a.stdout, "IPERF3 UNKNOWN - bad usage: %v (see iperfmon check --help)\n", err)
@@ -74,13 +79,33 @@ func (a *app) check(ctx context.Context, args []string) int {
 	log := newLogger(a.stderr, cf.debug)
 	test.Logger = log.slog()
 
-	res, testErr := runTest(ctx, test)
+	res, testErr := ck.runWithRetries(ctx, test, log)
 	st := ck.evaluate(test, res, testErr)
 	if testErr == nil && ck.baselineFile != "" {
 		ck.applyBaseline(&st, test, res, time.Now(), log)
 	}
 	fmt.Fprintln(a.stdout, st.line(test))
 	return st.code
+}
+
+// runWithRetries runs the test, retrying a busy server (iperf3 serves one
+// test at a time, so a busy answer says nothing about the path) with
+// jittered, doubling waits.
+func (ck *checkFlags) runWithRetries(ctx context.Context, t measure.Test, log *logger) (*measure.Result, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := runTest(ctx, t)
+		if measure.Classify(err) != measure.CodeServerBusy || attempt >= ck.busyRetries {
+			return res, err
+		}
+		wait := ck.busyBackoff << attempt
+		wait = wait/2 + rand.N(wait) // 0.5x to 1.5x: checks started together spread out
+		log.Debugf("server busy, retry %d of %d in %v", attempt+1, ck.busyRetries, wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(wait):
+		}
+	}
 }
 
 func (ck *checkFlags) validate(changed func(string) bool, t measure.Test) error {
@@ -100,6 +125,8 @@ func (ck *checkFlags) validate(changed func(string) bool, t measure.Test) error 
 		return usagef("--max-retransmits applies to TCP tests: remove -u")
 	case (changed("max-drop") || changed("baseline-keep")) && ck.baselineFile == "":
 		return usagef("--max-drop and --baseline-keep need --baseline-file")
+	case changed("busy-backoff") && ck.busyBackoff <= 0:
+		return usagef("--busy-backoff: must be more than 0")
 	case ck.maxDrop <= 0 || ck.maxDrop >= 100:
 		return usagef("--max-drop: %g%% out of range; allowed more than 0%% and less than 100%%", ck.maxDrop)
 	}

@@ -121,7 +121,8 @@ Runs one test against HOST (iperf3 client flags: -p -t -u -b -l -P -R
   more than --max-drop below the baseline    WARNING
   unreachable, refused, timeout, server or
   protocol error                             CRITICAL (the path is down)
-  server busy, access denied, auth failed    UNKNOWN (no measurement was possible)
+  server busy (after --busy-retries), access
+  denied, auth failed                        UNKNOWN (no measurement was possible)
   bad usage                                  UNKNOWN
 
 Throughput is the receiver-side bit rate of every direction tested.

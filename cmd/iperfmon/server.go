@@ -1,5 +1,3 @@
-//go:build pending
-
 package main
 
 import (
@@ -73,7 +71,7 @@ func (a *app) server(ctx context.Context, args []string) int {
 		}
 	}
 	srv.OnResult = func(st measure.ServedTest) {
-		log.Infof("test from %s: result=%s%s", st.Client, st.Code, servedSummary(st))
+		log.Debugf("test from %s: result=%s%s", st.Client, st.Code, servedSummary(st))
 		if lw != nil {
 			if err := lw.write(servedPoints(st)...); err != nil {
 				log.Errorf("%v", err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -63,30 +64,40 @@ func attempts() int {
 	return 3
 }
 
-// runCase runs fn until an attempt passes or the attempts are used up.
+// reruns is the suite's budget of extra attempts, so that a host too busy
+// for every case cannot stretch the suite's time by the attempt factor:
+// 12 reruns add at most about 100 s.
+var reruns atomic.Int32
+
+func init() { reruns.Store(12) }
+
+// runCase runs fn until an attempt passes or the attempts (or the suite's
+// rerun budget) are used up.
 func runCase(t *testing.T, r *row, fn func(c *checker)) {
 	t.Helper()
 	n := attempts()
-	var c *checker
-	for a := 1; a <= n; a++ {
-		c = &checker{}
+	for a := 1; ; a++ {
+		c := &checker{}
 		r.attempts = a
 		fn(c)
 		if c.ok() {
 			return
 		}
-		if c.final {
-			break
+		retry := a < n && !c.final
+		if retry && reruns.Add(-1) < 0 {
+			t.Log("the suite's rerun budget is spent: not running the case again")
+			retry = false
 		}
-		if a < n {
-			t.Logf("attempt %d of %d failed, running the case again:\n  %s", a, n, strings.Join(append(c.msgs, c.notes...), "\n  "))
+		if !retry {
+			for _, m := range c.msgs {
+				t.Error(m)
+			}
+			for _, m := range c.notes {
+				t.Log("note: " + m)
+			}
+			return
 		}
-	}
-	for _, m := range c.msgs {
-		t.Error(m)
-	}
-	for _, m := range c.notes {
-		t.Log("note: " + m)
+		t.Logf("attempt %d of %d failed, running the case again:\n  %s", a, n, strings.Join(append(c.msgs, c.notes...), "\n  "))
 	}
 }
 
@@ -171,14 +182,19 @@ func checkIntervals(c *checker, who string, r *result, s spec) {
 	}
 }
 
-// jitterConsistent says whether two jitter figures agree: both tiny, or
-// within a factor of 4 (jitter on an idle veth is scheduling noise that
-// varies by 2x between runs of the same tool).
+// jitterConsistent says whether two jitter figures agree. There is no
+// external truth for jitter here (an idle veth adds microseconds), and the
+// figure both tools report is the last value of RFC 3550's running
+// estimate, which remembers about the last 16 datagrams: it samples the
+// host's scheduling noise at the end of the test and varies several-fold
+// between runs of the same tool. So only the order of magnitude is
+// compared: within 0.25 ms of each other, or within a factor of 4. A
+// microseconds-for-milliseconds slip (1000x) fails.
 func jitterConsistent(a, b float64) bool {
-	if math.IsNaN(a) || math.IsNaN(b) {
+	if math.IsNaN(a) || math.IsNaN(b) || a < 0 || b < 0 {
 		return false
 	}
-	if math.Abs(a-b) <= 0.05 {
+	if math.Abs(a-b) <= 0.25 {
 		return true
 	}
 	lo, hi := min(a, b), max(a, b)
@@ -219,3 +235,5 @@ func (c *checker) run(l *link, p pair, s spec, prep func() error) *result {
 }
 
 func isNaN(f float64) bool { return math.IsNaN(f) }
+
+func nan() float64 { return math.NaN() }

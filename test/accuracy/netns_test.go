@@ -196,3 +196,13 @@ func (l *link) addr(family int) string {
 	}
 	return srvAddr4
 }
+
+// setMTU sets the MTU of both ends.
+func (l *link) setMTU(mtu int) error {
+	for _, s := range []side{srvSide, cliSide} {
+		if err := l.cmd(l.tl.ip, "-n", l.ns[s], "link", "set", l.dev[s], "mtu", strconv.Itoa(mtu)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

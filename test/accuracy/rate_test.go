@@ -5,6 +5,8 @@ package accuracy
 import (
 	"fmt"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // rateCase is a link shaped in the data's direction, and a test that
@@ -15,6 +17,9 @@ type rateCase struct {
 	udp    bool
 	dir    direction
 	family int
+	// jumbo runs the case at MTU 9000 with 8000-byte datagrams (see
+	// rateCases).
+	jumbo bool
 }
 
 func (rc rateCase) String() string {
@@ -26,23 +31,34 @@ func (rc rateCase) String() string {
 	if rc.family == 6 {
 		s += " v6"
 	}
+	if rc.jumbo {
+		s += " mtu 9000"
+	}
 	return s
 }
 
 // rateCases: tbf at every rate, both protocols, both directions; htb at
 // every rate, both protocols, forward (the direction logic is the tools',
 // not the qdisc's, and tbf covers it); and IPv6 once per protocol.
+//
+// UDP at 500 Mbit/s runs at MTU 9000 with 8000-byte datagrams (7.8 kpps).
+// With 1400-byte datagrams it takes 45 kpps, and each datagram costs the
+// sender the whole veth receive path too (it runs in the sender's softirq):
+// on a busy 2-core host stock iperf3 then tops out at 130-420 Mbit/s with no
+// drop anywhere, which tests the host's CPU, not anyone's accuracy. The
+// 1400-byte path is covered at 20 and 100 Mbit/s.
 func rateCases() []rateCase {
 	var cs []rateCase
 	for _, rate := range []float64{20e6, 100e6, 500e6} {
 		for _, udp := range []bool{false, true} {
+			jumbo := udp && rate > 100e6
 			for _, dir := range []direction{forward, reverse} {
-				cs = append(cs, rateCase{"tbf", rate, udp, dir, 4})
+				cs = append(cs, rateCase{"tbf", rate, udp, dir, 4, jumbo})
 			}
-			cs = append(cs, rateCase{"htb", rate, udp, forward, 4})
+			cs = append(cs, rateCase{"htb", rate, udp, forward, 4, jumbo})
 		}
 	}
-	return append(cs, rateCase{"tbf", 100e6, false, forward, 6}, rateCase{"tbf", 100e6, true, reverse, 6})
+	return append(cs, rateCase{"tbf", 100e6, false, forward, 6, false}, rateCase{"tbf", 100e6, true, reverse, 6, false})
 }
 
 // TestRate checks received throughput against the goodput of a shaped link
@@ -58,6 +74,11 @@ func TestRate(t *testing.T) {
 				// 10 % over the link: the shaper, not the sender's pacing,
 				// is the bottleneck.
 				s.length, s.bitrate, s.window = 1400, 1.1*rc.rate, udpWindow()
+			}
+			if rc.jumbo {
+				s.length = 8000
+				require.NoError(t, l.setMTU(9000))
+				t.Cleanup(func() { require.NoError(t, l.setMTU(linkMTU)) })
 			}
 			want := goodput(rc.rate, rc.udp, rc.family, s.length)
 			r := newRow(t, "rate "+rc.String(), mbit(rc.rate)+" → "+mbit(want))

@@ -2,14 +2,15 @@ package iperf3
 
 import (
 	"context"
-	"errors"
 
 	"github.com/iperfmon/iperfmon/measure"
 )
 
-// defaultRun runs a test with the measure client.
-// TODO(core): measure.Client lands with the core helper's work; until then
-// every test fails with a protocol error.
-func defaultRun(ctx context.Context, t measure.Test) (*measure.Result, error) {
-	return nil, errors.New("measure.Client is not available in this build yet")
+// clientRun runs a test with the measure client, logging its protocol steps
+// to the plugin's logger at debug level.
+func (p *Iperf3) clientRun() runFunc {
+	c := &measure.Client{Logger: newSlog(p.Log)}
+	return func(ctx context.Context, t measure.Test) (*measure.Result, error) {
+		return c.Run(ctx, t)
+	}
 }

@@ -132,3 +132,20 @@ func readLineProtocol(t *testing.T, path string) []telegraf.Metric {
 	require.NoError(t, err)
 	return ms
 }
+
+// requireGoldenShape compares the shape of live metrics (names, tags other
+// than port, field names and types; not values or times) with
+// testdata/name.out, rewriting it with -update.
+func requireGoldenShape(t *testing.T, name string, got []telegraf.Metric) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".out")
+	if *update {
+		s := &serializer.Serializer{SortFields: true}
+		require.NoError(t, s.Init())
+		b, err := s.SerializeBatch(got)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, b, 0o644))
+	}
+	want := readLineProtocol(t, path)
+	testutil.RequireMetricsStructureEqual(t, want, got, testutil.IgnoreTime(), testutil.IgnoreTags("port"))
+}

@@ -90,7 +90,7 @@ func (p *Iperf3) Init() error {
 		p.Log = logger.New("inputs", "iperf3", "")
 	}
 	if p.run == nil {
-		p.run = defaultRun
+		p.run = p.clientRun()
 	}
 	if p.splay == nil {
 		p.splay = randomBelow

@@ -50,7 +50,12 @@ func Metrics(target config.Target, res *measure.Result, err error, start time.Ti
 		tags["result"] = measure.CodeSuccess.String()
 		out = append(out, metric.New(Measurement, tags, summaryFields(target, res, d), start))
 		if intervals {
-			out = append(out, intervalMetrics(target, dir, d, start)...)
+			// Interval times count from the start of the data phase.
+			at := res.Start
+			if at.IsZero() {
+				at = start
+			}
+			out = append(out, intervalMetrics(target, dir, d, at)...)
 		}
 	}
 	return out
@@ -151,8 +156,8 @@ func summaryFields(target config.Target, res *measure.Result, d *measure.Directi
 }
 
 // intervalMetrics are the measured (not omitted) intervals of one
-// direction, each timestamped at its own start.
-func intervalMetrics(target config.Target, dir measure.Direction, d *measure.DirectionResult, start time.Time) []telegraf.Metric {
+// direction, each timestamped at its own start (dataStart + its offset).
+func intervalMetrics(target config.Target, dir measure.Direction, d *measure.DirectionResult, dataStart time.Time) []telegraf.Metric {
 	udp := target.Test.Protocol == measure.UDP
 	out := make([]telegraf.Metric, 0, len(d.Intervals))
 	for _, iv := range d.Intervals {
@@ -169,7 +174,7 @@ func intervalMetrics(target config.Target, dir measure.Direction, d *measure.Dir
 		case !udp && iv.Sender && iv.Retransmits >= 0:
 			f["retransmits"] = iv.Retransmits
 		}
-		at := start.Add(time.Duration(iv.Start * float64(time.Second)))
+		at := dataStart.Add(time.Duration(iv.Start * float64(time.Second)))
 		out = append(out, metric.New(IntervalMeasurement, tags, f, at))
 	}
 	return out

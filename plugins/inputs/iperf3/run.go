@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"syscall"
 	"time"
 
 	"github.com/influxdata/telegraf"
@@ -49,31 +50,55 @@ func (p *Iperf3) runAll(ctx context.Context, acc telegraf.Accumulator, slotEnd t
 	}
 }
 
+// Retries of a refused or reset connection. Stock iperf3 closes its
+// listening socket at the end of every test and opens a new one, so a test
+// that follows another on the same server (forward, then reverse) can be
+// refused for a moment. Retrying for about 1.5 s keeps that from being
+// reported as connection_failed; a dead server costs 1.5 s more.
+const (
+	refusedRetries = 5
+	refusedBackoff = 50 * time.Millisecond
+)
+
 // runTest runs one test within its own deadline (Telegraf never cancels a
-// gather), retrying a busy server with jittered exponential backoff as long
-// as a whole test still fits before the deadline. start is when the
-// attempt that produced the outcome began.
+// gather). A busy server is retried busy_retries times with jittered
+// exponential backoff, and a refused connection briefly (see
+// refusedRetries), in both cases only while a whole test still fits before
+// the deadline. start is when the attempt that produced the outcome began.
 func (p *Iperf3) runTest(parent context.Context, target config.Target) (time.Time, *measure.Result, error) {
 	test := target.Test
 	ctx, cancel := context.WithTimeout(parent, test.Timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	backoff := time.Duration(p.BusyBackoff)
-	for attempt := 0; ; attempt++ {
+	busy, refused := 0, 0
+	busyWait, refusedWait := time.Duration(p.BusyBackoff), refusedBackoff
+	for {
 		start := time.Now()
 		test.Timeout = deadline.Sub(start)
 		res, err := p.run(ctx, test)
-		if err == nil || measure.Classify(err) != measure.CodeServerBusy || attempt >= p.BusyRetries {
+		if err == nil {
+			return start, res, nil
+		}
+		var wait time.Duration
+		switch {
+		case measure.Classify(err) == measure.CodeServerBusy && busy < p.BusyRetries:
+			busy++
+			wait = p.jitter(busyWait)
+			busyWait *= 2
+			p.Log.Debugf("%s: server busy; retry %d of %d in %s", target.Addr(), busy, p.BusyRetries, wait.Round(time.Millisecond))
+		case res == nil && refused < refusedRetries && (errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)):
+			refused++
+			wait = refusedWait
+			refusedWait *= 2
+			p.Log.Debugf("%s: %v; retry in %s (the server may be reopening its socket after a test)", target.Addr(), err, wait)
+		default:
 			return start, res, err
 		}
-		wait := p.jitter(backoff)
-		backoff *= 2
 		// A retry needs the whole test's time after the wait.
 		if time.Until(deadline) < wait+test.Duration+test.Omit+time.Second {
-			p.Log.Debugf("%s: server busy; no time left for retry %d before the deadline", target.Addr(), attempt+1)
+			p.Log.Debugf("%s: no time left for a retry before the deadline", target.Addr())
 			return start, res, err
 		}
-		p.Log.Debugf("%s: server busy; retry %d of %d in %s", target.Addr(), attempt+1, p.BusyRetries, wait.Round(time.Millisecond))
 		if !sleep(ctx, wait) {
 			return start, res, err
 		}

@@ -3,7 +3,10 @@ package iperf3
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -26,6 +29,7 @@ type recorder struct {
 	maxSeen int
 	starts  []time.Time
 	busy    int // answer busy this many times first
+	refuse  int // then refuse the connection this many times
 	started chan struct{}
 }
 
@@ -41,6 +45,12 @@ func (r *recorder) run(ctx context.Context, test measure.Test) (*measure.Result,
 		r.busy--
 		r.mu.Unlock()
 		return nil, &measure.Error{Code: measure.CodeServerBusy, Op: "control: read state", Err: measure.ErrServerBusy}
+	}
+	if r.refuse > 0 {
+		r.refuse--
+		r.mu.Unlock()
+		return nil, &measure.Error{Code: measure.CodeConnectionFailed, Op: "control: connect",
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
 	}
 	r.active[key]++
 	r.maxSeen = max(r.maxSeen, r.active[key])
@@ -112,6 +122,49 @@ func TestBusyRetries(t *testing.T) {
 				require.Len(t, ms, 1)
 				require.Equal(t, tc.result, ms[0].Tags()["result"])
 				require.Equal(t, starts[len(starts)-1], ms[0].Time())
+			})
+		})
+	}
+}
+
+// A refused connection is retried briefly (stock iperf3 reopens its
+// listener after each test), then reported as connection_failed.
+func TestRefusedRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		refuse   int
+		busy     int
+		attempts []time.Duration
+		result   string
+	}{
+		{name: "listener back after 150ms", refuse: 2,
+			attempts: []time.Duration{0, 50 * time.Millisecond, 150 * time.Millisecond}, result: "success"},
+		{name: "dead server", refuse: 100, result: "connection_failed",
+			attempts: []time.Duration{0, 50 * time.Millisecond, 150 * time.Millisecond, 350 * time.Millisecond,
+				750 * time.Millisecond, 1550 * time.Millisecond}},
+		{name: "busy then refused then success", busy: 1, refuse: 1, result: "success",
+			attempts: []time.Duration{0, time.Second, time.Second + 50*time.Millisecond}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := newRecorder(time.Second)
+				rec.busy, rec.refuse = tc.busy, tc.refuse
+				tbl := table("refused.test")
+				tbl.Directions = []string{"forward"}
+				tbl.BusyBackoff = config.Duration(time.Second)
+				p := newPlugin(t, tbl, rec.run)
+				p.jitter = func(d time.Duration) time.Duration { return d }
+				acc := &testutil.Accumulator{}
+				begin := time.Now()
+				require.NoError(t, p.Gather(acc))
+				var got []time.Duration
+				for _, s := range rec.startTimes() {
+					got = append(got, s.Sub(begin))
+				}
+				require.Equal(t, tc.attempts, got)
+				ms := acc.GetTelegrafMetrics()
+				require.Len(t, ms, 1)
+				require.Equal(t, tc.result, ms[0].Tags()["result"])
 			})
 		})
 	}
