@@ -225,7 +225,7 @@ func (r *run) run() (*Result, error) {
 		case ServerErrorSt:
 			se, err := readServerErrorLenient(ctrl)
 			if err != nil {
-				return nil, r.fail(CodeProtocolError, "control: read SERVER_ERROR", fmt.Errorf("%w: truncated SERVER_ERROR: %v", ErrProtocol, err))
+				return nil, r.fail(CodeProtocolError, "control: read SERVER_ERROR", fmt.Errorf("%w: truncated SERVER_ERROR: %w", ErrProtocol, err))
 			}
 			return nil, newError(-1, "server", se)
 		case ServerTerminate:
@@ -290,7 +290,7 @@ func (r *run) unexpected(st State) error {
 	case ServerErrorSt:
 		se, err := readServerErrorLenient(r.ctrl)
 		if err != nil {
-			return r.fail(CodeProtocolError, "control: read SERVER_ERROR", fmt.Errorf("%w: truncated SERVER_ERROR: %v", ErrProtocol, err))
+			return r.fail(CodeProtocolError, "control: read SERVER_ERROR", fmt.Errorf("%w: truncated SERVER_ERROR: %w", ErrProtocol, err))
 		}
 		return newError(-1, "server", se)
 	case ServerTerminate:
