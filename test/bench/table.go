@@ -27,10 +27,12 @@ var (
 )
 
 // cpuPerGbit is CPU seconds per gigabit received, of the client, the
-// server or both.
-func cpuPerGbit(which string) func(sample) float64 {
+// server or both. The CPU figure covers the whole process lifetime, so the
+// gigabits are the received rate over -O plus -t (a slight overestimate of
+// the cost for both tools alike).
+func cpuPerGbit(cfg config, which string) func(sample) float64 {
 	return func(s sample) float64 {
-		gbit := s.bps / 1e9 // per second of test; CPU is for the whole run
+		gbit := s.bps / 1e9 * float64(cfg.seconds+cfg.omit)
 		if gbit == 0 {
 			return 0
 		}
@@ -67,7 +69,7 @@ func ratioRow(r results, name, mode string, base, test pairing, f func(sample) f
 	return rw
 }
 
-func buildRows(_ config, r results) []row {
+func buildRows(cfg config, r results) []row {
 	var rows []row
 	add := func(rw row) {
 		if rw.name != "" {
@@ -85,11 +87,11 @@ func buildRows(_ config, r results) []row {
 		add(ratioRow(r, m.label+", loss (%)", m.mode, ss, oo, lossPct, 0, false))
 	}
 	for _, m := range tcp {
-		add(ratioRow(r, "CPU s/Gbit, "+m.label+", as client", m.mode, ss, os_, cpuPerGbit("client"), 1.0, false))
-		add(ratioRow(r, "CPU s/Gbit, "+m.label+", as server", m.mode, ss, so, cpuPerGbit("server"), 1.0, false))
+		add(ratioRow(r, "CPU s/Gbit, "+m.label+", as client", m.mode, ss, os_, cpuPerGbit(cfg, "client"), 1.0, false))
+		add(ratioRow(r, "CPU s/Gbit, "+m.label+", as server", m.mode, ss, so, cpuPerGbit(cfg, "server"), 1.0, false))
 	}
-	add(ratioRow(r, "CPU s/Gbit, UDP -l 1400, client+server", "udp1400", ss, oo, cpuPerGbit("both"), 1.0, false))
-	add(ratioRow(r, "CPU s/Gbit, UDP -l 64, client+server", "udp64", ss, oo, cpuPerGbit("both"), 1.0, false))
+	add(ratioRow(r, "CPU s/Gbit, UDP -l 1400, client+server", "udp1400", ss, oo, cpuPerGbit(cfg, "both"), 1.0, false))
+	add(ratioRow(r, "CPU s/Gbit, UDP -l 64, client+server", "udp64", ss, oo, cpuPerGbit(cfg, "both"), 1.0, false))
 	add(ratioRow(r, "peak RSS, TCP -P 4 client (MB)", "tcp-P4", ss, os_, clientMB, 0, false))
 	add(ratioRow(r, "peak RSS, TCP -P 4 server (MB)", "tcp-P4", ss, so, serverMB, 0, false))
 	add(ratioRow(r, "peak RSS, UDP -l 64 server (MB)", "udp64", ss, oo, serverMB, 0, false))
