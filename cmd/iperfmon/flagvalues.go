@@ -37,6 +37,7 @@ func (v durationValue) Set(s string) error {
 	*v.p = d
 	return nil
 }
+
 // String is "0" for zero: pflag's help then prints no "(default 0s)" for
 // flags whose usage text states the real default.
 func (v durationValue) String() string {
@@ -45,7 +46,7 @@ func (v durationValue) String() string {
 	}
 	return v.p.String()
 }
-func (v durationValue) Type() string   { return "duration" }
+func (v durationValue) Type() string { return "duration" }
 
 type sizeValue struct{ p *int64 }
 
