@@ -75,6 +75,12 @@ func goMatrix() []goCase {
 			check: func(t *testing.T, res *measure.Result, st measure.ServedTest) {
 				require.Len(t, st.Result.Directions[0].Streams, 128)
 			}},
+		goCase{name: "tcp/get-server-output", test: measure.Test{Duration: time.Second, GetServerOutput: true, Reverse: true},
+			check: func(t *testing.T, res *measure.Result, _ measure.ServedTest) {
+				// As from iperf3 -s without -J: the server's text report.
+				require.Contains(t, res.ServerOutputText, "Accepted connection from 127.0.0.1")
+				require.Regexp(t, `(?m)^\[\s*1\]\s+0\.00-1\.\d\d\s+sec.*sender$`, res.ServerOutputText)
+			}},
 		goCase{name: "tcp/reverse-P128", test: measure.Test{Duration: time.Second, Parallel: 128, Reverse: true}},
 	)
 }
