@@ -186,3 +186,35 @@ func requireEndsAgree(t *testing.T, test measure.Test, res *measure.Result, st m
 		}
 	}
 }
+
+// A client cancelled mid-test tells the server (CLIENT_TERMINATE): the
+// server records the test as failed, frees its slot at once, and the next
+// test runs normally.
+func TestGoClientCancelFreesGoServer(t *testing.T) {
+	ts := servertest.Start(t, &measure.Server{Logger: servertest.Logger(t)}, "127.0.0.1:0")
+	for i, test := range []measure.Test{
+		{Duration: 10 * time.Second},
+		{Duration: 10 * time.Second, Reverse: true},
+		{Duration: 10 * time.Second, Protocol: measure.UDP, Bitrate: 50_000_000, Length: 1400, Bidir: true},
+	} {
+		test.Host, test.Port = ts.Host, ts.Port
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(500*time.Millisecond, cancel)
+		start := time.Now()
+		_, err := (&measure.Client{}).Run(ctx, test)
+		require.Error(t, err)
+		require.Less(t, time.Since(start), 2*time.Second, "cancel must end the test at once")
+		st := ts.Last(t, 2*i+1)
+		t.Logf("client: %v; server recorded %s: %v", err, st.Code, st.Err)
+		require.NotEqual(t, measure.CodeSuccess, st.Code)
+		require.Error(t, st.Err)
+		require.Less(t, time.Since(start), 2*time.Second, "the server must notice at once")
+		require.Zero(t, ts.Srv.Active())
+
+		test.Duration = time.Second
+		res, err := (&measure.Client{}).Run(context.Background(), test)
+		require.NoError(t, err, "the test after a cancelled one")
+		require.Positive(t, res.Headline())
+		require.Equal(t, measure.CodeSuccess, ts.Last(t, 2*i+2).Code)
+	}
+}
