@@ -75,6 +75,12 @@ func goMatrix() []goCase {
 			check: func(t *testing.T, res *measure.Result, st measure.ServedTest) {
 				require.Len(t, st.Result.Directions[0].Streams, 128)
 			}},
+		goCase{name: "tcp/get-server-output", test: measure.Test{Duration: time.Second, GetServerOutput: true, Reverse: true},
+			check: func(t *testing.T, res *measure.Result, _ measure.ServedTest) {
+				// As from iperf3 -s without -J: the server's text report.
+				require.Contains(t, res.ServerOutputText, "Accepted connection from 127.0.0.1")
+				require.Regexp(t, `(?m)^\[\s*1\]\s+0\.00-1\.\d\d\s+sec.*sender$`, res.ServerOutputText)
+			}},
 		goCase{name: "tcp/reverse-P128", test: measure.Test{Duration: time.Second, Parallel: 128, Reverse: true}},
 	)
 }
@@ -102,7 +108,8 @@ func requireIPv6(t *testing.T, res *measure.Result, st measure.ServedTest) {
 // listener) over the whole matrix and compares both ends' records.
 func TestGoClientGoServer(t *testing.T) {
 	ts := servertest.Start(t, &measure.Server{Logger: servertest.Logger(t)}, ":0")
-	for n, tc := range goMatrix() {
+	served := 0 // records so far (subtests may be filtered with -run)
+	for _, tc := range goMatrix() {
 		t.Run(tc.name, func(t *testing.T) {
 			test := tc.test
 			test.Host, test.Port = "127.0.0.1", ts.Port
@@ -112,8 +119,9 @@ func TestGoClientGoServer(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			res, err := (&measure.Client{}).Run(ctx, test)
+			served++
 			require.NoError(t, err, "client: code %v", measure.Classify(err))
-			st := ts.Last(t, n+1)
+			st := ts.Last(t, served)
 			require.NoError(t, st.Err)
 			require.Equal(t, measure.CodeSuccess, st.Code)
 			require.NotNil(t, st.Result)
