@@ -215,9 +215,7 @@ func TestHelp(t *testing.T) {
 			require.Equal(t, exitOK, code)
 			require.Empty(t, stderr)
 			require.Contains(t, stdout, "Usage: iperfmon "+mode)
-			if mode != "version" {
-				require.Contains(t, stdout, "Examples:")
-			}
+			require.Contains(t, stdout, "Examples:")
 			require.NotContains(t, stdout, "(default 0s)", "a zero duration is no default worth printing")
 			require.NotRegexp(t, `\(default [^)]*\)\s*\(default`, stdout, "one default per flag")
 		})
