@@ -186,9 +186,17 @@ func hostileCases() []hostileCase {
 			codes: []measure.ResultCode{measure.CodeServerError}},
 		{name: "terminate/access-denied-after-params", script: func(s *session) { s.upTo(phCreateStreams); s.state(measure.AccessDenied); s.hold() },
 			codes: []measure.ResultCode{measure.CodeAccessDenied}},
-		{name: "terminate/server-error-busy", script: func(s *session) { s.upTo(phParamExchange); s.send([]byte{0xfe, 0, 0, 0, measure.IEACCESSDENIED, 0, 0, 0, 0}); s.hold() },
+		{name: "terminate/server-error-busy", script: func(s *session) {
+			s.upTo(phParamExchange)
+			s.send([]byte{0xfe, 0, 0, 0, measure.IEACCESSDENIED, 0, 0, 0, 0})
+			s.hold()
+		},
 			codes: []measure.ResultCode{measure.CodeServerBusy}},
-		{name: "terminate/server-error-duration", script: func(s *session) { s.upTo(phCreateStreams); s.send([]byte{0xfe, 0, 0, 0, measure.IEDURATION, 0, 0, 0, 0}); s.hold() },
+		{name: "terminate/server-error-duration", script: func(s *session) {
+			s.upTo(phCreateStreams)
+			s.send([]byte{0xfe, 0, 0, 0, measure.IEDURATION, 0, 0, 0, 0})
+			s.hold()
+		},
 			codes: []measure.ResultCode{measure.CodeServerError}},
 		{name: "terminate/auth-failed-iperf3.12-style", script: func(s *session) {
 			s.upTo(phCreateStreams)
