@@ -121,8 +121,9 @@ type ServedTest struct {
 	// when the test was refused before its parameters were read.
 	Test Test
 	// Result is what was measured, with this server as the remote end:
-	// Directions are relative to the client (Forward = client sends). It is
-	// nil when the data phase did not run to the results exchange.
+	// Directions are relative to the client (Forward = client sends).
+	// CPULocal is this server's CPU use, CPURemote the client's. It is nil
+	// when the data phase did not run to the results exchange.
 	Result *Result
 	Code   ResultCode // CodeSuccess, or why the test failed or was refused
 	Err    error      // nil on success

@@ -330,11 +330,18 @@ func streamResult(cfg streamConfig, s *dataStream, local, remote *StreamResults)
 		rcvPackets = rcv.Packets.Int() - rcvOmit
 		if cfg.Protocol == UDP {
 			sum.JitterMs = float64(rcv.Jitter) * 1000
-			// Without the receiver's omitted_errors the loss includes the
-			// omit period (an upper bound).
 			sum.LostPackets = rcv.Errors.Int()
-			if oe := rcv.OmittedErrors.Int(); oe > 0 {
+			switch oe := rcv.OmittedErrors.Int(); {
+			case oe > 0:
 				sum.LostPackets -= oe
+			case oe < 0 && sndOmit > 0 && cfg.Length > 0:
+				// A receiver before 3.13 sends no omitted_errors: its
+				// errors and highest sequence count from the start, but
+				// its bytes only from the end of -O. Every datagram is
+				// Length bytes, so the loss after -O is the sequence
+				// numbers past the sender's omitted ones that did not
+				// arrive (iperf3 3.12 itself reports all errors here).
+				sum.LostPackets = min(rcv.Packets.Int()-sndOmit-rcv.Bytes.Int()/int64(cfg.Length), sum.LostPackets)
 			}
 			sum.LostPackets = max(sum.LostPackets, 0)
 		}

@@ -1,6 +1,3 @@
-// Package measure is a pure-Go implementation of the iperf3 protocol, client
-// and server, wire compatible with stock iperf3 3.9 … 3.21. It imports only
-// the standard library and golang.org/x/{sys,net}.
 package measure
 
 import (

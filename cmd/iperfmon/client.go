@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -106,6 +105,3 @@ func newFlagSet(name string) *pflag.FlagSet {
 	fs.SortFlags = false
 	return fs
 }
-
-// errNotBuilt marks a mode whose engine is not part of this build yet.
-var errNotBuilt = errors.New("not available in this build yet")

@@ -215,9 +215,9 @@ func TestHelp(t *testing.T) {
 			require.Equal(t, exitOK, code)
 			require.Empty(t, stderr)
 			require.Contains(t, stdout, "Usage: iperfmon "+mode)
-			if mode != "version" {
-				require.Contains(t, stdout, "Examples:")
-			}
+			require.Contains(t, stdout, "Examples:")
+			require.NotContains(t, stdout, "(default 0s)", "a zero duration is no default worth printing")
+			require.NotRegexp(t, `\(default [^)]*\)\s*\(default`, stdout, "one default per flag")
 		})
 	}
 	stdout, _, code := runApp(t, nil, "--help")
@@ -231,6 +231,49 @@ func TestHelp(t *testing.T) {
 		"-Z, --zerocopy", "--connect-timeout", "--udp-counters-64bit", "--get-server-output", "--username",
 		"--rsa-public-key-path", "--use-pkcs1-padding", "-J, --json", "-o, --output", "-N, --no-delay", "-M, --set-mss"} {
 		require.Contains(t, stdout, f)
+	}
+}
+
+// server --help documents every server flag of issue 4 and DESIGN.md.
+func TestServerHelpFlags(t *testing.T) {
+	stdout, _, code := runApp(t, nil, "server", "--help")
+	require.Equal(t, exitOK, code)
+	for _, f := range []string{"-s, --server", "-p, --port", "-B, --bind", "-1, --one-off", "--max-tests", "--max-duration",
+		"--max-parallel", "--max-bitrate", "--idle-timeout", "--allow", "--rsa-private-key-path", "--authorized-users-path",
+		"--time-skew-threshold", "-o, --output", "-d, --debug", "SIGINT or SIGTERM"} {
+		require.Contains(t, stdout, f)
+	}
+	// iperf3's -s spelling reaches the same help.
+	alias, _, code := runApp(t, nil, "-s", "--help")
+	require.Equal(t, exitOK, code)
+	require.Equal(t, stdout, alias)
+}
+
+func TestServerUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // exact stderr
+	}{
+		{"max-tests 0", []string{"--max-tests", "0"}, `--max-tests: invalid number "0": allowed an integer from 1 to 1024`},
+		{"max-parallel 129", []string{"--max-parallel", "129"}, `--max-parallel: invalid number "129": allowed an integer from 1 to 128`},
+		{"bad allow", []string{"--allow", "nonsense"}, `--allow: invalid network "nonsense": allowed a CIDR like 192.0.2.0/24 or 2001:db8::/32, or a single address`},
+		{"key without users", []string{"--rsa-private-key-path", "/x"}, `--rsa-private-key-path and --authorized-users-path: authentication needs both`},
+		{"missing key file", []string{"--rsa-private-key-path", "/nonexistent", "--authorized-users-path", "/nonexistent"}, `--rsa-private-key-path: open /nonexistent: no such file or directory`},
+		{"arguments", []string{"extra"}, `unexpected arguments ["extra"]: the server takes only flags`},
+		{"bad output", []string{"-o", "prometheus"}, `-o/--output: invalid value "prometheus": allowed none, influx`},
+		{"zero idle timeout", []string{"--idle-timeout", "0"}, `--idle-timeout: must be more than 0`},
+		{"bad port", []string{"-p", "70000"}, `-p/--port: invalid number "70000": allowed an integer from 1 to 65535`},
+		{"bad bitrate", []string{"--max-bitrate", "1Q"}, `--max-bitrate: invalid rate "1Q": allowed bits per second with an optional 1000-based suffix k, m, g or t, e.g. "100M", or "0" for unlimited`},
+		{"unknown flag", []string{"--frob"}, `unknown flag --frob`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := runApp(t, nil, append([]string{"server"}, tc.args...)...)
+			require.Equal(t, exitUsage, code)
+			require.Equal(t, "E! iperfmon server: "+tc.want+" (see iperfmon server --help)\n", stderr)
+			require.Empty(t, stdout)
+		})
 	}
 }
 

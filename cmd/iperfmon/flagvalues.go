@@ -37,8 +37,16 @@ func (v durationValue) Set(s string) error {
 	*v.p = d
 	return nil
 }
-func (v durationValue) String() string { return v.p.String() }
-func (v durationValue) Type() string   { return "duration" }
+
+// String is "0" for zero: pflag's help then prints no "(default 0s)" for
+// flags whose usage text states the real default.
+func (v durationValue) String() string {
+	if *v.p == 0 {
+		return "0"
+	}
+	return v.p.String()
+}
+func (v durationValue) Type() string { return "duration" }
 
 type sizeValue struct{ p *int64 }
 

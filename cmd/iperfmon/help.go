@@ -142,5 +142,11 @@ Examples:
 
 const usageVersion = `Usage: iperfmon version
 
-Prints the version of iperfmon, the Go version and the platform.
+Prints the version of iperfmon, the Go version and the platform. The
+version is the module version for "go install ...@vX.Y.Z" builds, the
+-X main.version value when set at build time, else "devel".
+
+Examples:
+  iperfmon version
+  iperfmon --version
 `

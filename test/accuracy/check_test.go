@@ -116,10 +116,14 @@ func checkCommon(c *checker, who string, r *result, s spec) {
 		if math.IsNaN(r.jitterMs) || r.jitterMs < 0 {
 			c.errorf("%s: jitter_ms missing or negative: %v", who, r.jitterMs)
 		}
-		// A veth pair and its qdiscs are FIFO: nothing can arrive out of
-		// order, so any count here is the tool's error.
-		if r.outOfOrder != 0 {
-			c.errorf("%s: out_of_order = %v on a FIFO link, want 0", who, r.outOfOrder)
+		// The qdiscs are FIFO, but veth hands each packet to the input
+		// backlog of the CPU that transmits it (the sender's, or the one
+		// where the shaper's timer fired), and two CPUs' backlogs drain
+		// independently: a rare swap is real (stock iperf3 counted 1 in
+		// 23,000 datagrams at 500 Mbit/s). More than 1 in 10,000 is the
+		// tool's error.
+		if !(r.outOfOrder >= 0 && r.outOfOrder <= maxOutOfOrder(r.packets)) {
+			c.errorf("%s: out_of_order = %v of %v datagrams, want at most %v on a FIFO link", who, r.outOfOrder, r.packets, maxOutOfOrder(r.packets))
 		}
 	}
 }
@@ -182,6 +186,15 @@ func checkIntervals(c *checker, who string, r *result, s spec) {
 	}
 }
 
+// maxOutOfOrder is the reordering allowed in a test of n datagrams on the
+// veth link: 1 in 10,000, and at least 1.
+func maxOutOfOrder(n float64) float64 {
+	if math.IsNaN(n) {
+		return 1
+	}
+	return max(1, math.Floor(n/10000))
+}
+
 // jitterConsistent says whether two jitter figures agree. There is no
 // external truth for jitter here (an idle veth adds microseconds), and the
 // figure both tools report is the last value of RFC 3550's running
@@ -190,15 +203,31 @@ func checkIntervals(c *checker, who string, r *result, s spec) {
 // between runs of the same tool. So only the order of magnitude is
 // compared: within 0.25 ms of each other, or within a factor of 4. A
 // microseconds-for-milliseconds slip (1000x) fails.
-func jitterConsistent(a, b float64) bool {
+func jitterConsistent(a, b float64) bool { return jitterWithin(a, b, 0.25, 4) }
+
+// jitterConsistentShaped compares jitter across a shaper whose queue is
+// full (the rate cases send 10 % over the shaped rate). There the transit
+// time differences are the sender's pacing pattern against the shaper's
+// even release, so two different senders (stock iperf3 3.12 paces with a
+// 1 ms timer, in bursts) give different traffic, and the figure is
+// noisier still: on tbf 20M, six runs of stock iperf3 against itself gave
+// 0.48-0.86 ms and iperfmon against itself 0.09-0.85 ms. So the check is
+// within 1 ms or a factor of 10, which still fails a unit slip (1000x).
+// Two receivers on the same traffic are compared with the strict rule in
+// the loss cases (stock iperf3 client, iperfmon server).
+func jitterConsistentShaped(a, b float64) bool { return jitterWithin(a, b, 1, 10) }
+
+// jitterWithin: both present and non-negative, and within abs ms of each
+// other or within a factor of factor.
+func jitterWithin(a, b, abs, factor float64) bool {
 	if math.IsNaN(a) || math.IsNaN(b) || a < 0 || b < 0 {
 		return false
 	}
-	if math.Abs(a-b) <= 0.25 {
+	if math.Abs(a-b) <= abs {
 		return true
 	}
 	lo, hi := min(a, b), max(a, b)
-	return lo > 0 && hi/lo <= 4
+	return lo > 0 && hi/lo <= factor
 }
 
 // pct formats the relative error of got against want.

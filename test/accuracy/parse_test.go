@@ -101,6 +101,18 @@ func TestJitterConsistent(t *testing.T) {
 	require.False(t, jitterConsistent(0.05, 50)) // µs reported as ms
 	require.False(t, jitterConsistent(nan(), 0.1))
 	require.False(t, jitterConsistent(-1, 0.1))
+
+	require.True(t, jitterConsistentShaped(0.094, 0.458))
+	require.True(t, jitterConsistentShaped(0.1, 0.9))
+	require.False(t, jitterConsistentShaped(0.1, 1.5))
+	require.False(t, jitterConsistentShaped(0.5, 500)) // µs reported as ms
+	require.False(t, jitterConsistentShaped(nan(), 0.1))
+}
+
+func TestMaxOutOfOrder(t *testing.T) {
+	require.EqualValues(t, 1, maxOutOfOrder(nan()))
+	require.EqualValues(t, 1, maxOutOfOrder(9000))
+	require.EqualValues(t, 2, maxOutOfOrder(26800))
 }
 
 func TestSnmpValue(t *testing.T) {
@@ -134,4 +146,20 @@ func TestReportTableAndDoc(t *testing.T) {
 	require.NotContains(t, string(b), "old")
 	require.Contains(t, string(b), "| rate a |")
 	require.True(t, strings.HasSuffix(string(b), docEnd+"\ntail\n"))
+}
+
+// TestParseUDPBidirReverseTime pins stock iperf3's bidir slip that the
+// suite works around: the printed reverse rate divides the client's own
+// received bytes by the forward stream's (server-side) receive time.
+// Recorded on tbf 100M/20M, -t 3 -O 1; the truth is 97.09/19.42 Mbit/s.
+func TestParseUDPBidirReverseTime(t *testing.T) {
+	r, _ := readResult(t, "iperf3-3.12-udp-bidir-100M-20M-O1.json")
+	fwdSecs := num(r.raw, "end", "sum_received", "seconds")
+	require.InDelta(t, fwdSecs, num(r.raw, "end", "sum_received_bidir_reverse", "seconds"), 1e-9, "reverse seconds are the forward stream's")
+	require.InDelta(t, 18.99e6, r.revRecvBPS, 0.01e6)
+	require.InDelta(t, 19.44e6, r.revOwnBPS(), 0.01e6)
+	require.InDelta(t, 97.15e6, r.recvBPS, 0.01e6)
+	c := &checker{}
+	checkCommon(c, "iperf3", r, spec{udp: true, dir: bidir, time: 3, omit: 1})
+	require.Empty(t, c.msgs)
 }

@@ -103,7 +103,7 @@ func TestRate(t *testing.T) {
 				r.ours, r.errPct = mbit(or.recvBPS), pct(or.recvBPS, want)
 				c.withinPct("iperfmon against the link's goodput", or.recvBPS, want, tolTruthPct)
 				c.withinPct("iperfmon against iperf3", or.recvBPS, rr.recvBPS, tolRefPct)
-				if rc.udp && !jitterConsistent(or.jitterMs, rr.jitterMs) {
+				if rc.udp && !jitterConsistentShaped(or.jitterMs, rr.jitterMs) {
 					c.errorf("jitter: iperfmon %.3f ms, iperf3 %.3f ms: not consistent", or.jitterMs, rr.jitterMs)
 				}
 			})

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -95,4 +96,48 @@ func TestCheckBaselineRegression(t *testing.T) {
 	require.Equal(t, nagiosOK, code, "after corruption:\n%s", out)
 	require.Contains(t, out, "W! ", "the replaced file is reported on stderr")
 	summaryLine(t, out)
+}
+
+// Checks started together (cron lines at the same minute) share one
+// baseline file: none fails or warns, and no result is lost.
+func TestCheckBaselineConcurrent(t *testing.T) {
+	const n = 4
+	srv := startIperfmonServer(t, "--max-tests", strconv.Itoa(n))
+	dir := t.TempDir()
+	state := filepath.Join(dir, "baseline.json")
+	args := []string{"127.0.0.1", "-p", strconv.Itoa(srv.Port), "-t", "1", "--min-bitrate", "1M",
+		"--baseline-file", state}
+
+	t.Run("together", func(t *testing.T) {
+		for i := range n {
+			t.Run(strconv.Itoa(i), func(t *testing.T) {
+				t.Parallel()
+				out, code := runCheck(t, args...)
+				require.Equal(t, nagiosOK, code, "%s", out)
+				require.NotContains(t, out, "W! ", "no baseline trouble")
+			})
+		}
+	})
+
+	b, err := os.ReadFile(state)
+	require.NoError(t, err)
+	var data struct {
+		Series map[string][]struct {
+			BitsPerSecond float64 `json:"bits_per_second"`
+		} `json:"series"`
+	}
+	require.NoError(t, json.Unmarshal(b, &data), "%s", b)
+	key := "127.0.0.1:" + strconv.Itoa(srv.Port) + "/tcp/forward"
+	require.Len(t, data.Series[key], n, "one sample per check in %s", b)
+	for _, s := range data.Series[key] {
+		require.Greater(t, s.BitsPerSecond, 1e6)
+	}
+	// Only the state file and its lock remain: no temp files left behind.
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	require.ElementsMatch(t, []string{"baseline.json", "baseline.json.lock"}, names)
 }

@@ -102,10 +102,7 @@ func systemdVerify(t *testing.T, name, text string) {
 		t.Log("systemd-analyze not available: checked the unit's settings only")
 		return
 	}
-	bin := "/bin/true"
-	if p := iperfmonIfBuilt(); p != "" {
-		bin = p
-	}
+	bin := iperfmonBin(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(path, []byte(strings.ReplaceAll(text, "/usr/local/bin/iperfmon", bin)), 0o644))

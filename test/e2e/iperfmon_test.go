@@ -21,7 +21,7 @@ type iperfmonServer struct {
 // it accepts connections.
 func startIperfmonServer(t testing.TB, extra ...string) *iperfmonServer {
 	t.Helper()
-	bin := requireMode(t, "server")
+	bin := iperfmonBin(t)
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port := freePorts(t, 1)[0]

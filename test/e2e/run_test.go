@@ -18,7 +18,7 @@ import (
 // iperfmon-run.service): `iperfmon run` must keep running there, and stop
 // cleanly and promptly on SIGTERM (systemctl stop).
 func TestRunUnderSystemdStdin(t *testing.T) {
-	bin := requireMode(t, "run")
+	bin := iperfmonBin(t)
 	srv := startIperfmonServer(t)
 	conf := exampleIperfmonConfig(t, srv.Addr())
 

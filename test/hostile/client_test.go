@@ -108,6 +108,10 @@ func hostileCases() []hostileCase {
 		}, codes: []measure.ResultCode{measure.CodeTimeout}, slow: true},
 
 		// Huge and broken lengths in the server's results frame.
+		{name: "length/2GiB", script: results(func(s *session) { s.frame(1<<31, []byte("{}")); s.hold() }),
+			codes: []measure.ResultCode{measure.CodeProtocolError}},
+		{name: "length/0x7fffffff", script: results(func(s *session) { s.frame(0x7fffffff, []byte("{}")); s.hold() }),
+			codes: []measure.ResultCode{measure.CodeProtocolError}},
 		{name: "length/4GiB", script: results(func(s *session) { s.frame(math.MaxUint32, []byte("{}")); s.hold() }),
 			codes: []measure.ResultCode{measure.CodeProtocolError}},
 		{name: "length/cap+1", script: results(func(s *session) { s.frame(measure.MaxResultsJSON+1, []byte("{}")); s.hold() }),
@@ -140,6 +144,8 @@ func hostileCases() []hostileCase {
 			codes: []measure.ResultCode{measure.CodeProtocolError, success}},
 		{name: "results/wrong-stream-ids", script: resultsJSON(`{"streams":[{"id":99,"bytes":5,"end_time":1},{"id":-1,"bytes":5,"end_time":1}]}`),
 			codes: []measure.ResultCode{success, measure.CodeProtocolError}},
+		{name: "results/garbage-json", script: resultsJSON(`{"streams":[{"id":1,,,}`),
+			codes: []measure.ResultCode{measure.CodeProtocolError}},
 		{name: "results/not-an-object", script: resultsJSON(`[1,2,3]`),
 			codes: []measure.ResultCode{measure.CodeProtocolError}},
 		// 1 MiB, not the 8 MiB cap: decoding is CPU-bound and not cut by

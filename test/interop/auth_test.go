@@ -36,10 +36,12 @@ func TestInteropAuth(t *testing.T) {
 	tests := []struct {
 		name     string
 		password string
+		oaep     bool
 		code     measure.ResultCode
 	}{
-		{"good password", "s3cret", measure.CodeSuccess},
-		{"wrong password", "guess", measure.CodeAuthFailed},
+		{"good password", "s3cret", false, measure.CodeSuccess},
+		{"wrong password", "guess", false, measure.CodeAuthFailed},
+		{"oaep", "s3cret", true, measure.CodeAuthFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,7 +50,7 @@ func TestInteropAuth(t *testing.T) {
 			defer cancel()
 			res, err := (&measure.Client{}).Run(ctx, measure.Test{
 				Host: "127.0.0.1", Port: srv.Port, Duration: time.Second,
-				Username: "alice", Password: tc.password, RSAPublicKey: pub, UsePKCS1Padding: true,
+				Username: "alice", Password: tc.password, RSAPublicKey: pub, UsePKCS1Padding: !tc.oaep,
 			})
 			require.Equal(t, tc.code, measure.Classify(err), "err: %v; server: %s", err, srv.out.String())
 			if tc.code == measure.CodeSuccess {

@@ -98,6 +98,11 @@ func requireAgrees(t *testing.T, tc interopCase, cj *servertest.ClientJSON, st m
 	t.Helper()
 	require.NotNil(t, st.Result)
 	require.Len(t, st.Result.Directions, tc.dirs)
+	// CPU use crosses in the results exchange: the client prints ours as
+	// remote, and we record its own as remote.
+	require.Positive(t, cj.End.CPU.RemoteTotal)
+	require.InDelta(t, st.Result.CPULocal.TotalPercent, cj.End.CPU.RemoteTotal, 1e-3, "server CPU as the client prints it")
+	require.InDelta(t, cj.End.CPU.HostTotal, st.Result.CPURemote.TotalPercent, 1e-3, "client CPU as the server records it")
 	pairs := []struct {
 		sent, recv *servertest.JSONSum
 	}{{cj.End.SumSent, cj.End.SumReceived}}
