@@ -86,7 +86,9 @@ func TestSoakRunBinary(t *testing.T) {
 		elapsed.Round(time.Second), len(lines), skipped, fired, took.Round(time.Millisecond))
 	require.GreaterOrEqual(t, len(lines)+skipped, fired-3, "scheduled runs that left no point and no skip count")
 	require.LessOrEqual(t, len(lines)+skipped, fired+1)
-	require.GreaterOrEqual(t, len(lines), fired/2, "fewer than half the runs measured")
+	// 1 s tests every second leave little room: on a loaded machine many
+	// runs are skipped, but a quarter must still be measured.
+	require.GreaterOrEqual(t, len(lines), fired/4, "fewer than a quarter of the runs measured")
 
 	requireNoGrowth(t, "iperfmon run", runSamples, 6<<10)
 	requireNoGrowth(t, "iperfmon server", srvSamples, 6<<10)
