@@ -3,6 +3,7 @@ package measure_test
 import (
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -69,6 +70,11 @@ func TestServerHostilePeers(t *testing.T) {
 			}
 			rc.Write(b)
 			rc.ExpectClosed(time.Second)
+		}},
+		{"cookie-without-terminator", func(t *testing.T) {
+			rc := servertest.DialRaw(t, ts)
+			rc.Write([]byte(strings.Repeat("a", measure.CookieSize))) // no NUL at the end
+			rc.ExpectClosed(hostileIdle + 2*time.Second)
 		}},
 		{"streams-with-unknown-cookies", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)

@@ -224,7 +224,7 @@ func TestPipelineTelegrafExecd(t *testing.T) {
 	ps := waitPoints(t, db, "telegraf", "", map[string]int{
 		"tcp/forward/success": 2,
 		"tcp/reverse/success": 2,
-	}, 60*time.Second, tp)
+	}, 90*time.Second, tp)
 	checkSuccessPoints(t, ps, srv.Port)
 	checkSchema(t, db, "telegraf")
 
@@ -235,7 +235,7 @@ func TestPipelineTelegrafExecd(t *testing.T) {
 		map[string]int{
 			"tcp/forward/connection_failed": 1,
 			"tcp/reverse/connection_failed": 1,
-		}, 30*time.Second, tp)
+		}, 60*time.Second, tp)
 	checkFailurePoints(t, ps)
 }
 
@@ -271,7 +271,7 @@ func TestPipelineTelegrafExec(t *testing.T) {
 		map[string]int{
 			"tcp/forward/connection_failed": 1,
 			"tcp/reverse/connection_failed": 1,
-		}, 30*time.Second, tp)
+		}, 60*time.Second, tp)
 	checkFailurePoints(t, ps)
 }
 
@@ -296,7 +296,7 @@ func TestPipelineTelegrafPlugin(t *testing.T) {
 	ps := waitPoints(t, db, "telegraf", "", map[string]int{
 		"tcp/forward/success": 2,
 		"tcp/reverse/success": 2,
-	}, 60*time.Second, tp)
+	}, 90*time.Second, tp)
 	checkSuccessPoints(t, ps, srv.Port)
 	checkSchema(t, db, "telegraf")
 
@@ -306,6 +306,6 @@ func TestPipelineTelegrafPlugin(t *testing.T) {
 		map[string]int{
 			"tcp/forward/connection_failed": 1,
 			"tcp/reverse/connection_failed": 1,
-		}, 30*time.Second, tp)
+		}, 60*time.Second, tp)
 	checkFailurePoints(t, ps)
 }

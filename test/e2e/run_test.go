@@ -23,7 +23,7 @@ func TestRunUnderSystemdStdin(t *testing.T) {
 	conf := exampleIperfmonConfig(t, srv.Addr())
 
 	p := startProc(t, "iperfmon run", bin, "run", "--config", conf) // stdin: /dev/null
-	err := waitFor(context.Background(), 30*time.Second, 100*time.Millisecond, func() error {
+	err := waitFor(context.Background(), 60*time.Second, 100*time.Millisecond, func() error {
 		if p.exited() {
 			return fmt.Errorf("iperfmon run exited (%v) with stdin on /dev/null", p.err)
 		}
