@@ -310,7 +310,7 @@ func TestClientConnectionRefused(t *testing.T) {
 }
 
 func TestClientInvalidTest(t *testing.T) {
-	_, err := (&Client{}).Run(context.Background(), Test{Host: "127.0.0.1", Parallel: 500})
+	_, err := (&Client{}).Run(context.Background(), Test{Host: "127.0.0.1", Parallel: MaxStreams + 1})
 	require.ErrorContains(t, err, "parallel")
 }
 

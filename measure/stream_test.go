@@ -12,7 +12,7 @@ import (
 )
 
 // tcpPair returns both ends of one loopback TCP connection.
-func tcpPair(t *testing.T) (a, b *net.TCPConn) {
+func tcpPair(t testing.TB) (a, b *net.TCPConn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -35,7 +35,7 @@ func tcpPair(t *testing.T) (a, b *net.TCPConn) {
 }
 
 // udpPair returns two loopback UDP sockets connected to each other.
-func udpPair(t *testing.T) (a, b *net.UDPConn) {
+func udpPair(t testing.TB) (a, b *net.UDPConn) {
 	t.Helper()
 	la, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)

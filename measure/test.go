@@ -36,8 +36,13 @@ const (
 	DefaultInterval       = time.Second
 	// DefaultGrace is added to duration + omit to form the whole-test deadline.
 	DefaultGrace = 15 * time.Second
-	// MaxParallel is the largest -P iperf3 accepts.
+	// MaxParallel is the largest -P iperf3 accepts (and the CLI and config
+	// allow).
 	MaxParallel = 128
+	// MaxStreams is the largest -P a library caller may ask for: beyond
+	// iperf3's limit, for a measure.Server whose MaxParallel allows it.
+	// A stock iperf3 server refuses more than MaxParallel.
+	MaxStreams = 1024
 )
 
 // BitrateUnlimited is iperf3's "-b 0": send as fast as possible.
@@ -150,8 +155,8 @@ func (t Test) Validate() error {
 		return fmt.Errorf("protocol: %q; allowed: tcp, udp", t.Protocol)
 	case t.Reverse && t.Bidir:
 		return fmt.Errorf("reverse and bidir: choose one")
-	case t.Parallel < 1 || t.Parallel > MaxParallel:
-		return fmt.Errorf("parallel: %d out of range 1..%d", t.Parallel, MaxParallel)
+	case t.Parallel < 1 || t.Parallel > MaxStreams:
+		return fmt.Errorf("parallel: %d out of range 1..%d", t.Parallel, MaxStreams)
 	case t.Duration < 0 || t.Omit < 0:
 		return fmt.Errorf("duration and omit must not be negative")
 	case t.Bytes < 0 || t.Blocks < 0:

@@ -23,7 +23,9 @@ const (
 func main() {
 	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startProfile(os.Getenv, os.Stderr)
 	code := a.main(ctx, os.Args[1:])
+	stopProfile()
 	stop()
 	os.Exit(code)
 }

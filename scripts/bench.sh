@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of iperfmon and stock iperf3 on loopback (issue 8):
+#
+#   flock /work/wt/heavy.lock bash scripts/bench.sh      # on the shared VM
+#   bash scripts/bench.sh                                 # elsewhere
+#
+# Builds iperfmon, then runs test/bench: TCP (1 stream, -R, -P 4) with
+# iperfmon as client against `iperf3 -s` and as server for an iperf3 client,
+# UDP -b 0 packets/s (-l 1400, -l 64) tool against itself, CPU seconds per
+# Gbit (getrusage of each process), peak RSS and the idle RSS of
+# `iperfmon run`. Every pairing runs BENCH_REPS times in alternating order;
+# the table shows medians, ratios iperfmon/iperf3 and whether each target of
+# issue 8 is met. Exit status 3 when a target is missed.
+# Only 127.0.0.1 and kernel-chosen free ports are used. Not part of CI.
+#
+# Knobs (environment):
+#   BENCH_REPS=3 BENCH_TIME=3 BENCH_OMIT=1   repetitions, -t and -O per run
+#   BENCH_QUICK=1        smoke run: 1 repetition of -t 1 -O 0
+#   BENCH_ONLY=REGEX     modes to run: tcp tcp-R tcp-P4 udp1400 udp64
+#   BENCH_CLIENT_CPUS=0 BENCH_SERVER_CPUS=1   taskset CPU lists, empty: unpinned
+#   IPERF3=/usr/bin/iperf3   the stock iperf3 to compare with
+#   IPERFMON=PATH        an iperfmon binary to use instead of building one
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+[[ -x /usr/local/go/bin/go ]] && ! command -v go >/dev/null && export PATH="/usr/local/go/bin:$PATH"
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+
+: "${IPERF3:=/usr/bin/iperf3}"
+if [[ ! -x "$IPERF3" ]]; then
+	echo "E! $IPERF3 not found: install iperf3 or set IPERF3" >&2
+	exit 2
+fi
+if [[ -n "${BENCH_CLIENT_CPUS-0}${BENCH_SERVER_CPUS-1}" ]] && ! command -v taskset >/dev/null; then
+	echo "E! taskset not found: install util-linux or set BENCH_CLIENT_CPUS= BENCH_SERVER_CPUS=" >&2
+	exit 2
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/iperfmon-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+if [[ -z "${IPERFMON:-}" ]]; then
+	go build -o "$tmp/iperfmon" ./cmd/iperfmon
+	IPERFMON="$tmp/iperfmon"
+fi
+go build -o "$tmp/bench" ./test/bench
+
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r), $("$IPERF3" --version | head -n1), $("$IPERFMON" version 2>/dev/null | head -n1), $(go version | cut -d' ' -f3)"
+IPERFMON="$IPERFMON" IPERF3="$IPERF3" "$tmp/bench"

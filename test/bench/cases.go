@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// iperfJSON is the part of iperf3's -J document (and iperfmon's, which has
+// the same shape) that the table needs.
+type iperfJSON struct {
+	Error string `json:"error"`
+	End   struct {
+		SumReceived struct {
+			Seconds     float64 `json:"seconds"`
+			Bytes       float64 `json:"bytes"`
+			BitsPerSec  float64 `json:"bits_per_second"`
+			LostPackets float64 `json:"lost_packets"`
+			Packets     float64 `json:"packets"`
+		} `json:"sum_received"`
+	} `json:"end"`
+}
+
+type tool int
+
+const (
+	stock tool = iota
+	ours
+)
+
+func (t tool) String() string { return [...]string{"iperf3", "iperfmon"}[t] }
+
+// mode is one test shape, run by every pairing in pairs.
+type mode struct {
+	name   string
+	args   []string
+	udpLen int // UDP datagram size; 0 for TCP
+	pairs  []pairing
+}
+
+// pairing is (client tool, server tool).
+type pairing struct{ client, server tool }
+
+var (
+	ss  = pairing{stock, stock}
+	os_ = pairing{ours, stock} // iperfmon client against iperf3 -s
+	so  = pairing{stock, ours} // iperf3 client against iperfmon server
+	oo  = pairing{ours, ours}
+)
+
+func (p pairing) String() string { return p.client.String() + "→" + p.server.String() }
+
+var modes = []mode{
+	{name: "tcp", args: []string{"-l", "128K"}, pairs: []pairing{ss, os_, so, oo}},
+	{name: "tcp-R", args: []string{"-l", "128K", "-R"}, pairs: []pairing{ss, os_, so, oo}},
+	{name: "tcp-P4", args: []string{"-l", "128K", "-P", "4"}, pairs: []pairing{ss, os_, so, oo}},
+	{name: "udp1400", args: []string{"-u", "-b", "0", "-l", "1400"}, udpLen: 1400, pairs: []pairing{ss, oo}},
+	{name: "udp64", args: []string{"-u", "-b", "0", "-l", "64"}, udpLen: 64, pairs: []pairing{ss, oo}},
+}
+
+// sample is one run's figures.
+type sample struct {
+	bps, pps, lossPct    float64
+	clientCPU, srvCPU    float64 // seconds
+	clientRSS, serverRSS int64
+}
+
+type key struct {
+	mode string
+	pair pairing
+}
+
+// results holds every sample by (mode, pairing).
+type results map[key][]sample
+
+func argv(cfg config, t tool, server bool, port int, m mode) []string {
+	bin := cfg.iperf3
+	if t == ours {
+		bin = cfg.iperfmon
+	}
+	p := strconv.Itoa(port)
+	if server {
+		if t == ours {
+			return []string{bin, "server", "-1", "-B", "127.0.0.1", "-p", p}
+		}
+		return []string{bin, "-s", "-1", "-B", "127.0.0.1", "-p", p}
+	}
+	a := []string{bin, "-c", "127.0.0.1", "-p", p, "-J", "-t", strconv.Itoa(cfg.seconds), "-O", strconv.Itoa(cfg.omit)}
+	return append(a, m.args...) // iperfmon takes iperf3's -c alias
+}
+
+// measureAll runs every (mode, pairing) cfg.reps times; odd repetitions go
+// through the list backwards so that neither tool always runs first.
+func measureAll(ctx context.Context, cfg config) (results, error) {
+	var order []key
+	for _, m := range modes {
+		if !cfg.only.MatchString(m.name) {
+			continue
+		}
+		for _, p := range m.pairs {
+			order = append(order, key{m.name, p})
+		}
+	}
+	if len(order) == 0 {
+		return nil, fmt.Errorf("BENCH_ONLY matches no mode")
+	}
+	byName := map[string]mode{}
+	for _, m := range modes {
+		byName[m.name] = m
+	}
+	res := results{}
+	limit := time.Duration(cfg.seconds+cfg.omit+30) * time.Second
+	for rep := range cfg.reps {
+		list := slices.Clone(order)
+		if rep%2 == 1 {
+			slices.Reverse(list)
+		}
+		for _, k := range list {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			m := byName[k.mode]
+			port, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			js, cu, su, err := runPair(ctx, cfg, argv(cfg, k.pair.server, true, port, m), argv(cfg, k.pair.client, false, port, m), port, limit)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", k.mode, k.pair, err)
+			}
+			r := js.End.SumReceived
+			s := sample{bps: r.BitsPerSec, clientCPU: cu.cpu, srvCPU: su.cpu, clientRSS: cu.maxRSS, serverRSS: su.maxRSS}
+			if m.udpLen > 0 && r.Seconds > 0 {
+				s.pps = r.Bytes / float64(m.udpLen) / r.Seconds
+				if r.Packets > 0 {
+					s.lossPct = 100 * r.LostPackets / r.Packets
+				}
+			}
+			fmt.Fprintf(os.Stderr, "I! rep %d %-7s %-18s %8.2f Gbit/s %9.0f pps loss %5.2f%% cpu c %.2fs s %.2fs rss c %dM s %dM\n",
+				rep+1, k.mode, k.pair, s.bps/1e9, s.pps, s.lossPct, s.clientCPU, s.srvCPU, s.clientRSS>>20, s.serverRSS>>20)
+			res[k] = append(res[k], s)
+		}
+	}
+	return res, nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// med is the median of f over the samples of k.
+func (r results) med(k key, f func(sample) float64) float64 {
+	var xs []float64
+	for _, s := range r[k] {
+		xs = append(xs, f(s))
+	}
+	return median(xs)
+}
+
+// spread is (max-min)/median of f over the samples of k, in percent.
+func (r results) spread(k key, f func(sample) float64) float64 {
+	var xs []float64
+	for _, s := range r[k] {
+		xs = append(xs, f(s))
+	}
+	m := median(xs)
+	if len(xs) < 2 || m == 0 {
+		return 0
+	}
+	return 100 * (slices.Max(xs) - slices.Min(xs)) / m
+}

@@ -1,0 +1,97 @@
+// Command bench runs iperfmon and stock iperf3 side by side on loopback and
+// prints a table of both tools' figures, the ratios iperfmon/iperf3
+// (medians over alternating repetitions) and whether each target of
+// issue 8 is met. scripts/bench.sh builds iperfmon and runs it; see there
+// for the knobs. Only 127.0.0.1 and free ports are used.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	iperfmon, iperf3       string
+	reps, seconds, omit    int
+	clientCPUs, serverCPUs string
+	only                   *regexp.Regexp
+	markdown               bool
+}
+
+func envInt(name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		fmt.Fprintf(os.Stderr, "E! %s=%q: want a whole number >= 0\n", name, v)
+		os.Exit(2)
+	}
+	return n
+}
+
+func envStr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func loadConfig() config {
+	c := config{
+		iperfmon:   envStr("IPERFMON", "./iperfmon"),
+		iperf3:     envStr("IPERF3", "/usr/bin/iperf3"),
+		reps:       envInt("BENCH_REPS", 3),
+		seconds:    envInt("BENCH_TIME", 3),
+		omit:       envInt("BENCH_OMIT", 1),
+		clientCPUs: envStr("BENCH_CLIENT_CPUS", "0"),
+		serverCPUs: envStr("BENCH_SERVER_CPUS", "1"),
+		markdown:   envStr("BENCH_FORMAT", "markdown") == "markdown",
+	}
+	if os.Getenv("BENCH_QUICK") == "1" {
+		c.reps, c.seconds, c.omit = 1, 1, 0
+	}
+	if c.reps < 1 || c.seconds < 1 {
+		fmt.Fprintln(os.Stderr, "E! BENCH_REPS and BENCH_TIME must be at least 1")
+		os.Exit(2)
+	}
+	re, err := regexp.Compile(envStr("BENCH_ONLY", ""))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "E! BENCH_ONLY: %v\n", err)
+		os.Exit(2)
+	}
+	c.only = re
+	return c
+}
+
+func main() {
+	cfg := loadConfig()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	res, err := measureAll(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "E! %v\n", err)
+		os.Exit(1)
+	}
+	rows := buildRows(cfg, res)
+	idle, err := idleRSS(ctx, cfg.iperfmon, 3*time.Second)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "E! idle run RSS: %v\n", err)
+		os.Exit(1)
+	}
+	rows = append(rows, row{name: "idle `iperfmon run` RSS (MB)", stock: -1, ours: float64(idle) / 1e6, target: "≤ 40 MB", met: float64(idle) <= 40e6, absolute: true})
+	printTable(os.Stdout, cfg, rows, time.Since(start))
+	for _, r := range rows {
+		if r.target != "" && !r.met {
+			os.Exit(3) // a target is missed: the table says which
+		}
+	}
+}

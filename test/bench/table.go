@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// row is one line of the table. stock < 0 means the row has no iperf3
+// figure (an absolute target).
+type row struct {
+	name        string
+	stock, ours float64
+	spread      string // spread of both tools' samples, for the reader
+	target      string // "" for information only
+	met         bool
+	absolute    bool
+}
+
+// Figures the rows are built from.
+var (
+	gbps     = func(s sample) float64 { return s.bps / 1e9 }
+	kpps     = func(s sample) float64 { return s.pps / 1e3 }
+	lossPct  = func(s sample) float64 { return s.lossPct }
+	clientMB = func(s sample) float64 { return float64(s.clientRSS) / 1e6 }
+	serverMB = func(s sample) float64 { return float64(s.serverRSS) / 1e6 }
+)
+
+// cpuPerGbit is CPU seconds per gigabit received, of the client, the
+// server or both. The CPU figure covers the whole process lifetime, so the
+// gigabits are the received rate over -O plus -t (a slight overestimate of
+// the cost for both tools alike).
+func cpuPerGbit(cfg config, which string) func(sample) float64 {
+	return func(s sample) float64 {
+		gbit := s.bps / 1e9 * float64(cfg.seconds+cfg.omit)
+		if gbit == 0 {
+			return 0
+		}
+		var cpu float64
+		switch which {
+		case "client":
+			cpu = s.clientCPU
+		case "server":
+			cpu = s.srvCPU
+		default:
+			cpu = s.clientCPU + s.srvCPU
+		}
+		return cpu / gbit
+	}
+}
+
+// ratioRow compares the medians of f for the pairings base (iperf3 only)
+// and test (iperfmon in some role). higher says whether more is better.
+func ratioRow(r results, name, mode string, base, test pairing, f func(sample) float64, target float64, higher bool) row {
+	kb, kt := key{mode, base}, key{mode, test}
+	if len(r[kb]) == 0 || len(r[kt]) == 0 {
+		return row{}
+	}
+	rw := row{name: name, stock: r.med(kb, f), ours: r.med(kt, f)}
+	rw.spread = fmt.Sprintf("%.0f%% / %.0f%%", r.spread(kb, f), r.spread(kt, f))
+	if target > 0 && rw.stock > 0 {
+		ratio := rw.ours / rw.stock
+		if higher {
+			rw.target, rw.met = fmt.Sprintf("≥ %.1f", target), ratio >= target
+		} else {
+			rw.target, rw.met = fmt.Sprintf("≤ %.1f", target), ratio <= target
+		}
+	}
+	return rw
+}
+
+func buildRows(cfg config, r results) []row {
+	var rows []row
+	add := func(rw row) {
+		if rw.name != "" {
+			rows = append(rows, rw)
+		}
+	}
+	tcp := []struct{ mode, label string }{{"tcp", "TCP 1 stream"}, {"tcp-R", "TCP -R"}, {"tcp-P4", "TCP -P 4"}}
+	for _, m := range tcp {
+		add(ratioRow(r, m.label+", iperfmon client → iperf3 -s (Gbit/s)", m.mode, ss, os_, gbps, 1.0, true))
+		add(ratioRow(r, m.label+", iperf3 client → iperfmon server (Gbit/s)", m.mode, ss, so, gbps, 1.0, true))
+		add(ratioRow(r, m.label+", iperfmon ↔ iperfmon (Gbit/s)", m.mode, ss, oo, gbps, 0, true))
+	}
+	for _, m := range []struct{ mode, label string }{{"udp1400", "UDP -b 0 -l 1400"}, {"udp64", "UDP -b 0 -l 64"}} {
+		add(ratioRow(r, m.label+", received (kpps)", m.mode, ss, oo, kpps, 1.5, true))
+		add(ratioRow(r, m.label+", loss (%)", m.mode, ss, oo, lossPct, 0, false))
+	}
+	for _, m := range tcp {
+		add(ratioRow(r, "CPU s/Gbit, "+m.label+", as client", m.mode, ss, os_, cpuPerGbit(cfg, "client"), 1.0, false))
+		add(ratioRow(r, "CPU s/Gbit, "+m.label+", as server", m.mode, ss, so, cpuPerGbit(cfg, "server"), 1.0, false))
+	}
+	add(ratioRow(r, "CPU s/Gbit, UDP -l 1400, client+server", "udp1400", ss, oo, cpuPerGbit(cfg, "both"), 1.0, false))
+	add(ratioRow(r, "CPU s/Gbit, UDP -l 64, client+server", "udp64", ss, oo, cpuPerGbit(cfg, "both"), 1.0, false))
+	add(ratioRow(r, "peak RSS, TCP -P 4 client (MB)", "tcp-P4", ss, os_, clientMB, 0, false))
+	add(ratioRow(r, "peak RSS, TCP -P 4 server (MB)", "tcp-P4", ss, so, serverMB, 0, false))
+	add(ratioRow(r, "peak RSS, UDP -l 64 server (MB)", "udp64", ss, oo, serverMB, 0, false))
+	return rows
+}
+
+func printTable(w io.Writer, cfg config, rows []row, took time.Duration) {
+	fmt.Fprintf(w, "Loopback, %d repetitions of -t %d -O %d, alternating order; medians. Client on CPUs %q, server on %q (empty: unpinned). Took %s.\n\n",
+		cfg.reps, cfg.seconds, cfg.omit, cfg.clientCPUs, cfg.serverCPUs, took.Round(time.Second))
+	fmt.Fprintln(w, "| test | iperf3 | iperfmon | ratio | target | met | spread iperf3 / iperfmon |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---|---|---|")
+	for _, r := range rows {
+		stock, ratio := "", ""
+		if !r.absolute {
+			stock = num(r.stock)
+			if r.stock > 0 {
+				ratio = fmt.Sprintf("%.2f", r.ours/r.stock)
+			}
+		}
+		met := ""
+		if r.target != "" {
+			met = "no"
+			if r.met {
+				met = "yes"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", r.name, stock, num(r.ours), ratio, r.target, met, r.spread)
+	}
+}
+
+func num(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.3g", v)
+	}
+}
