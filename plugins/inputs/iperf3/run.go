@@ -3,7 +3,9 @@ package iperf3
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -75,7 +77,7 @@ func (p *Iperf3) runTest(parent context.Context, target config.Target) (time.Tim
 	for {
 		start := time.Now()
 		test.Timeout = deadline.Sub(start)
-		res, err := p.run(ctx, test)
+		res, err := p.guardedRun(ctx, test)
 		if err == nil {
 			return start, res, nil
 		}
@@ -102,6 +104,51 @@ func (p *Iperf3) runTest(parent context.Context, target config.Target) (time.Tim
 		if !sleep(ctx, wait) {
 			return start, res, err
 		}
+	}
+}
+
+// stuckGrace is how long past its context a test may take to return before
+// guardedRun gives up on it.
+const stuckGrace = 2 * time.Second
+
+// errStuck is reported for a test that did not return at its deadline.
+var errStuck = errors.New("the test did not stop at its deadline")
+
+// guardedRun calls p.run so that no single test can take the scheduler
+// down or hold it: a panic becomes an error (reported as a failed test
+// with result protocol_error), and a test that ignores its deadline is
+// abandoned stuckGrace after it (reported as timeout) so that the other
+// targets still run. An abandoned test's goroutine ends whenever run does.
+func (p *Iperf3) guardedRun(ctx context.Context, test measure.Test) (*measure.Result, error) {
+	type outcome struct {
+		res *measure.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				p.Log.Errorf("test of %s:%d panicked: %v\n%s", test.Host, test.Port, v, debug.Stack())
+				done <- outcome{err: &measure.Error{Code: measure.CodeProtocolError, Op: "test",
+					Err: fmt.Errorf("internal error: panic: %v", v)}}
+			}
+		}()
+		res, err := p.run(ctx, test)
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(stuckGrace)
+	defer t.Stop()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-t.C:
+		p.Log.Errorf("test of %s:%d did not stop within %s of its deadline; abandoned", test.Host, test.Port, stuckGrace)
+		return nil, &measure.Error{Code: measure.CodeTimeout, Op: "test", Err: fmt.Errorf("%w: %w", errStuck, context.Cause(ctx))}
 	}
 }
 
