@@ -32,6 +32,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -225,6 +226,12 @@ type dataPhase struct {
 	stopTime     time.Time
 	omitEnded    bool // sampler-owned until Stop
 
+	// crowded: more streams than Ps. Then every data loop yields once per
+	// block or batch: a loop that never blocks (loopback, fast peer) is
+	// otherwise preempted only every 10 ms, and with -P 1024 the control
+	// goroutine (TEST_END) and the sampler waited seconds for a turn.
+	crowded bool
+
 	halt     atomic.Bool   // Stop or ctx cancellation: loops end
 	quit     chan struct{} // closed with halt
 	haltOnce sync.Once
@@ -272,6 +279,7 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 		samplerDone: make(chan struct{}),
 		cpu0:        readCPU(),
 	}
+	d.crowded = len(sorted) > runtime.GOMAXPROCS(0)
 	d.start = time.Now()
 	d.measureStart = d.start
 	d.intervalAt = d.start
@@ -320,6 +328,14 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 func (d *dataPhase) Done() <-chan struct{} { return d.done }
 
 func (d *dataPhase) signalDone() { d.doneOnce.Do(func() { close(d.done) }) }
+
+// yield gives other goroutines a turn when the streams outnumber the Ps
+// (see crowded); a no-op otherwise, so -P 1 pays nothing.
+func (d *dataPhase) yield() {
+	if d.crowded {
+		runtime.Gosched()
+	}
+}
 
 // Stop ends the data phase and waits for all its goroutines.
 func (d *dataPhase) Stop() {

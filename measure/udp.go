@@ -43,6 +43,7 @@ func (d *dataPhase) sendUDP(s *dataStream) error {
 				}
 			}
 		}
+		d.yield()
 	}
 	return nil
 }
@@ -94,6 +95,7 @@ func (d *dataPhase) recvUDP(s *dataStream) error {
 		if d.halt.Load() {
 			return nil
 		}
+		d.yield()
 	}
 }
 
