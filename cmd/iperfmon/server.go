@@ -14,6 +14,7 @@ import (
 	"github.com/iperfmon/iperfmon/config"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/iperfmon/iperfmon/plugins/inputs/iperf3"
+	"github.com/spf13/pflag"
 )
 
 // serverFlags are the server's options.
@@ -29,9 +30,10 @@ type serverFlags struct {
 	output                           string
 }
 
-func (a *app) server(ctx context.Context, args []string) int {
+// serverFlagSet declares the server's flags with their defaults.
+func serverFlagSet() (*pflag.FlagSet, *serverFlags) {
 	fs := newFlagSet("server")
-	sf := serverFlags{port: measure.DefaultPort, maxTests: measure.DefaultMaxTests, output: "none"}
+	sf := &serverFlags{port: measure.DefaultPort, maxTests: measure.DefaultMaxTests, output: "none"}
 	fs.BoolVarP(&sf.serverAlias, "server", "s", false, "server mode (accepted for iperf3 compatibility)")
 	fs.VarP(intValue{&sf.port, 1, 65535, 10}, "port", "p", "port to listen on (TCP and UDP)")
 	fs.StringVarP(&sf.bind, "bind", "B", "", "address to listen on (default: every address, IPv4 and IPv6)")
@@ -48,6 +50,11 @@ func (a *app) server(ctx context.Context, args []string) int {
 	fs.VarP(choiceValue{&sf.output, []string{"none", outInflux}}, "output", "o", "influx: one line-protocol point per direction of every test served")
 	fs.BoolVarP(&sf.debug, "debug", "d", false, "debug output on stderr")
 	fs.BoolVarP(&sf.help, "help", "h", false, "show this help")
+	return fs, sf
+}
+
+func (a *app) server(ctx context.Context, args []string) int {
+	fs, sf := serverFlagSet()
 	if err := parseFlags(fs, args); err != nil {
 		a.usageError("server", err)
 		return exitUsage

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -140,4 +141,31 @@ func TestCheckBaselineConcurrent(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	require.ElementsMatch(t, []string{"baseline.json", "baseline.json.lock"}, names)
+}
+
+// A real server whose test slots are all taken answers "busy": no
+// measurement was possible, so the check is UNKNOWN, not CRITICAL (a dead
+// port is CRITICAL, see TestCheckExitCodes).
+func TestCheckBusyIsUnknown(t *testing.T) {
+	srv := startIperfmonServer(t, "--max-tests", "1")
+	port := strconv.Itoa(srv.Port)
+	// A 4 s test of stock iperf3 holds the only slot; its first
+	// interval line (flushed at once) says the test is running.
+	holder := startProc(t, "iperf3 -c", requireTool(t, "iperf3"), "-c", "127.0.0.1", "-p", port, "-t", "4", "--forceflush")
+	err := waitFor(t.Context(), 30*time.Second, 20*time.Millisecond, func() error {
+		if strings.Contains(holder.stdout.String(), "/sec") {
+			return nil
+		}
+		if holder.exited() {
+			return fmt.Errorf("the holding client exited: %v\n%s", holder.err, holder.stderr.String())
+		}
+		return fmt.Errorf("the holding test has not started")
+	})
+	require.NoError(t, err)
+	out, code := runCheck(t, "127.0.0.1", "-p", port, "-t", "1", "--min-bitrate", "1M", "--busy-retries", "0")
+	require.Equal(t, nagiosUnknown, code, "%s", out)
+	line := summaryLine(t, out)
+	require.True(t, strings.HasPrefix(line, "IPERF3 UNKNOWN - "), line)
+	require.Contains(t, line, "result=server_busy")
+	require.Contains(t, line, "| result_code=3;")
 }
