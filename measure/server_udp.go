@@ -184,6 +184,13 @@ func (d *udpDispatcher) read(pc *net.UDPConn) {
 // waiting for it.
 func (d *udpDispatcher) accept(src netip.AddrPort, depth int) {
 	src = unmapAddrPort(src)
+	// The allow list covers streams too: the datagram has no cookie, so an
+	// outsider could otherwise take a waiting test's stream (and, in reverse
+	// mode, aim its traffic anywhere).
+	if !d.srv.allowed(src.Addr()) {
+		d.srv.log().Debug("UDP connect datagram from a client not in the allow list", "client", src)
+		return
+	}
 	d.mu.Lock()
 	w := d.pickLocked(src)
 	if w == nil {

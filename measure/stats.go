@@ -178,7 +178,10 @@ func (d *dataPhase) finish() {
 				s.snapshotOmit() // no datagram since the end of omit
 			}
 		}
-		if d.cfg.Interval > 0 && now.Sub(d.intervalAt) >= d.cfg.Interval/10 {
+		// As iperf3: a short last interval is dropped only when it
+		// carried no data, so that the intervals add up to the total
+		// even when Stop came late.
+		if d.cfg.Interval > 0 && (now.Sub(d.intervalAt) >= d.cfg.Interval/10 || d.movedSinceSample()) {
 			d.sampleInterval(now)
 		} else {
 			for _, s := range d.streams {
@@ -189,6 +192,17 @@ func (d *dataPhase) finish() {
 		}
 	}
 	d.cpu = cpuSince(d.cpu0, readCPU())
+}
+
+// movedSinceSample reports whether any stream transferred bytes since the
+// last interval sample.
+func (d *dataPhase) movedSinceSample() bool {
+	for _, s := range d.streams {
+		if s.bytes.Load() != s.prev.bytes {
+			return true
+		}
+	}
+	return false
 }
 
 // elapsed is the measured time of this end: from the end of omit to Stop.

@@ -4,7 +4,8 @@
 #   bash scripts/test.sh
 #
 # Stages: gofmt, go vet, staticcheck, go test -race (all packages but the
-# end-to-end suite), bounded fuzzing of every Fuzz* target, end-to-end suite.
+# end-to-end, accuracy and soak suites), bounded fuzzing of every Fuzz*
+# target, end-to-end suite, accuracy suite, soak (alone, -race, bounded).
 # Every stage runs even when an earlier one failed; the summary at the end
 # lists each stage with its time and the script exits non-zero on any failure.
 #
@@ -13,8 +14,12 @@
 #                   (iperf3, influxd, promtool, ip, ...) then fail instead of
 #                   skipping. CI= (empty) lets them skip.
 #   FUZZTIME        per fuzz target, default 20s; FUZZTIME=0 skips fuzzing
+#   FUZZMINIMIZETIME  per new interesting input, default 3s (go's 60s default
+#                   stalls targets with costly inputs, such as RSA keys)
+#   SOAK_TESTS      tests in the in-process soak, default 1000
+#   SOAK_DURATION   how long the `iperfmon run` soak runs, default 75s
 #   GOTEST_FLAGS    extra flags for go test (e.g. "-run TestX -v")
-#   SKIP_STAGES     space-separated stage names to skip (gofmt vet staticcheck test fuzz e2e accuracy)
+#   SKIP_STAGES     space-separated stage names to skip (gofmt vet staticcheck test fuzz e2e accuracy soak)
 #   IPERFMON_TELEGRAF  stock Telegraf for the e2e suite; built by
 #                   scripts/build-telegraf.sh (and cached) when unset
 #   IPERFMON_TELEGRAF_IPERF3  Telegraf with [[inputs.iperf3]] compiled in;
@@ -32,6 +37,7 @@ export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 
 STATICCHECK_VERSION=v0.7.0 # Staticcheck 2026.1: supports Go 1.26
 FUZZTIME="${FUZZTIME:-20s}"
+FUZZMINIMIZETIME="${FUZZMINIMIZETIME:-3s}"
 read -r -a extra <<<"${GOTEST_FLAGS:-}"
 
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/iperfmon-test.XXXXXX")
@@ -87,7 +93,9 @@ staticcheck_run() {
 # sensitive tests in other packages.
 # The accuracy suite also runs alone (stage accuracy): it measures shaped
 # links and must not share the CPU with the race-enabled unit tests.
-unit_packages() { go list ./... | grep -v '/test/\(e2e\|accuracy\)\(/\|$\)'; }
+# The soak (stage soak) runs alone too: it asserts that goroutines, fds and
+# RSS return to baseline and runs `iperfmon run` on a 1 s schedule.
+unit_packages() { go list ./... | grep -v '/test/\(e2e\|accuracy\|soak\)\(/\|$\)'; }
 
 unit_tests() {
 	local pkgs
@@ -115,7 +123,7 @@ fuzz_all() {
 		n=$((n + 1))
 		t0=$(date +%s)
 		echo "--- fuzz $name in ./$dir for $FUZZTIME"
-		if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "./$dir" 2>&1 | tee -a "$logdir/fuzz.log"; then
+		if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "./$dir" 2>&1 | tee -a "$logdir/fuzz.log"; then
 			echo "--- fuzz $name: ok ($(($(date +%s) - t0))s)"
 		else
 			echo "--- fuzz $name: FAIL ($(($(date +%s) - t0))s); the failing input was saved under ./$dir/testdata/fuzz/$name/"
@@ -166,6 +174,18 @@ accuracy_tests() {
 	go test -v -count=1 -timeout 20m "${extra[@]}" ./test/accuracy/... 2>&1 | tee "$logdir/accuracy.log"
 }
 
+# soak_tests runs test/soak alone with -race: 1,000 in-process tests, then
+# `iperfmon run` against `iperfmon server` for SOAK_DURATION (75 s).
+soak_tests() {
+	if [[ -z "$(go list ./test/soak/... 2>/dev/null)" ]]; then
+		echo "no soak suite (test/soak) yet"
+		return 0
+	fi
+	go test -race -v -count=1 -timeout 20m "${extra[@]}" ./test/soak/... 2>&1 | tee "$logdir/soak.log" |
+		grep -E '^(=== RUN|--- |\s+(inprocess|binary|proc)_test\.go|ok|FAIL|PASS|panic)'
+	return "${PIPESTATUS[0]}"
+}
+
 echo "iperfmon test suite: $(go version), CI=${CI:-}, FUZZTIME=$FUZZTIME, logs in $logdir"
 
 stage gofmt gofmt_check
@@ -175,6 +195,7 @@ stage test unit_tests
 stage fuzz fuzz_all
 stage e2e e2e_tests
 stage accuracy accuracy_tests
+stage soak soak_tests
 
 total=$(($(date +%s) - suite_start))
 echo

@@ -90,8 +90,12 @@ type spec struct {
 	window  string  // -w
 	// serverOutput asks for the server's report (--get-server-output).
 	serverOutput bool
-	time         int // -t
-	omit         int // -O
+	// noGSO sends one datagram per packet (IPERFMON_DISABLE_GSO=1; stock
+	// iperf3 always does): nftables sees a UDP GSO super-packet as one
+	// packet, so its per-packet drops would take out whole batches.
+	noGSO bool
+	time  int // -t
+	omit  int // -O
 }
 
 func (s spec) args() []string {
@@ -141,13 +145,16 @@ type proc struct {
 	err            error
 }
 
-func (l *link) start(ctx context.Context, s side, path string, args ...string) (*proc, error) {
+func (l *link) start(ctx context.Context, s side, env []string, path string, args ...string) (*proc, error) {
 	argv := []string{l.tl.ip, "netns", "exec", l.ns[s], path}
 	if n := niceLevel(); n != 0 {
 		argv = append([]string{l.tl.nice, "-n", strconv.Itoa(n)}, argv...)
 	}
 	argv = append(argv, args...)
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if len(env) > 0 {
+		c.Env = append(os.Environ(), env...)
+	}
 	p := &proc{cmd: c, stdout: &capped{max: 4 << 20}, stderr: &capped{max: 64 << 10}, done: make(chan struct{})}
 	c.Stdout, c.Stderr = p.stdout, p.stderr
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -208,7 +215,11 @@ func (l *link) measure(p pair, s spec) (*result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 
-	srv, err := l.start(ctx, srvSide, p.server.path, p.server.serverArgs(port)...)
+	var env []string
+	if s.noGSO {
+		env = []string{"IPERFMON_DISABLE_GSO=1"}
+	}
+	srv, err := l.start(ctx, srvSide, env, p.server.path, p.server.serverArgs(port)...)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +227,7 @@ func (l *link) measure(p pair, s spec) (*result, error) {
 	if err := l.waitListening(srv, port); err != nil {
 		return nil, fmt.Errorf("%s server: %w", p.server.name, err)
 	}
-	cli, err := l.start(ctx, cliSide, p.client.path, append(p.client.clientArgs(l.addr(s.family), port), s.args()...)...)
+	cli, err := l.start(ctx, cliSide, env, p.client.path, append(p.client.clientArgs(l.addr(s.family), port), s.args()...)...)
 	if err != nil {
 		return nil, err
 	}
