@@ -21,6 +21,10 @@ func (s *dataStream) initFastPath() {
 			if w := newSendfileWriter(c, s.buf[:max(s.cfg.Length, 1)], s.cfg.Log); w != nil {
 				s.write, s.fast.sendfile = w.write, true
 			}
+		case envBlockingSend:
+			if w := newBlockingWriter(c); w != nil {
+				s.write = w.write
+			}
 		}
 	case *net.UDPConn:
 		gso := !s.cfg.NoGSO && !envNoGSO

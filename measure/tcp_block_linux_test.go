@@ -1,0 +1,64 @@
+//go:build linux
+
+package measure
+
+import (
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestBlockingWriter: the blocking-fd sender (IPERFMON_BLOCKING_SEND)
+// delivers every byte, allocates nothing per block, and a deadline still
+// ends a write whose peer stopped reading (within SO_SNDTIMEO).
+func TestBlockingWriter(t *testing.T) {
+	a, b := tcpPair(t)
+	w := newBlockingWriter(a)
+	require.NotNil(t, w)
+	done := make(chan int64, 1)
+	go func() {
+		n, _ := io.Copy(io.Discard, b)
+		done <- n
+	}()
+	block := make([]byte, 128<<10)
+	var sent int64
+	allocs := testing.AllocsPerRun(100, func() {
+		n, err := w.write(block)
+		if err != nil || n != len(block) {
+			t.Fatal("write", n, err)
+		}
+		sent += int64(n)
+	})
+	require.Zero(t, allocs)
+	require.NoError(t, a.CloseWrite())
+	require.Equal(t, sent, <-done)
+
+	// A peer that reads nothing: the send buffer fills, the write sleeps,
+	// and a past deadline ends it.
+	c, d := tcpPair(t)
+	defer d.Close()
+	w = newBlockingWriter(c)
+	require.NotNil(t, w)
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := w.write(block); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	require.NoError(t, c.SetWriteDeadline(time.Unix(1, 0)))
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		require.Less(t, time.Since(start), 2*time.Second)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a blocked write ignored the deadline")
+	}
+}
