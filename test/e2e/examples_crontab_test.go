@@ -87,8 +87,22 @@ func TestExampleCrontabAgainstServer(t *testing.T) {
 			cmd = regexp.MustCompile(`--baseline-file \S+`).ReplaceAllString(cmd, "--baseline-file "+filepath.Join(dir, "baseline.json"))
 			require.Contains(t, cmd, "127.0.0.1")
 			out, code := runCmd(t, time.Minute, dir, env, "/bin/sh", "-c", cmd)
+			// The examples' thresholds are for real links; on a loaded
+			// machine a loopback run can miss one (UDP jitter above 5 ms).
+			// A measured miss is tried again; a failed test or bad usage is not.
+			for attempt := 1; attempt < 3 && code != 0 && measuredMiss(out); attempt++ {
+				t.Logf("attempt %d missed a threshold on loopback, again:\n%s", attempt, out)
+				out, code = runCmd(t, time.Minute, dir, env, "/bin/sh", "-c", cmd)
+			}
 			require.Equal(t, 0, code, "%s\n%s", cmd, out)
 			require.Empty(t, out, "an OK check prints nothing, so cron mails nothing: %s", cmd)
 		})
 	}
+}
+
+// measuredMiss reports whether check's output is a WARNING or CRITICAL from
+// a threshold on a completed test (not a failed test, not bad usage).
+func measuredMiss(out string) bool {
+	return (strings.Contains(out, "IPERF3 WARNING - ") || strings.Contains(out, "IPERF3 CRITICAL - ")) &&
+		!strings.Contains(out, "result=")
 }

@@ -34,8 +34,8 @@ func TestPanicIsFailedMetric(t *testing.T) {
 				run := func(ctx context.Context, test measure.Test) (*measure.Result, error) {
 					calls.Add(1)
 					if test.Host == "panic.test" {
-						var m map[string]int
-						m["boom"]++ // a nil map write: a real runtime panic
+						var streams []int
+						_ = streams[len(test.Host)] // a real runtime panic: index out of range
 					}
 					return fakeResult(test), nil
 				}
@@ -62,7 +62,7 @@ func TestPanicIsFailedMetric(t *testing.T) {
 				for _, m := range acc.GetTelegrafMetrics() {
 					if m.Tags()["server"] == "panic.test" {
 						msg, _ := m.GetField("error")
-						require.Contains(t, msg, "internal error: panic: assignment to entry in nil map")
+						require.Contains(t, msg, "internal error: panic: runtime error: index out of range")
 						code, _ := m.GetField("result_code")
 						require.Equal(t, int64(measure.CodeProtocolError), code)
 					}

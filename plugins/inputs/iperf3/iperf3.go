@@ -39,6 +39,7 @@ type Iperf3 struct {
 	targets  []config.Target
 	schedule cron.Schedule // nil: run on Telegraf's interval (Gather)
 	skipped  atomic.Int64
+	resume   atomic.Int64 // index of the target the next run starts with
 	skipStat selfstat.Stat
 
 	mu     sync.Mutex

@@ -18,17 +18,22 @@ import (
 // runAll runs every target of the table once, one after the other: first
 // a random splay (when splay is set and withSplay), then each test under
 // its server's lock. slotEnd, when not zero, is when the next scheduled run
-// is due: a test that cannot start before then is skipped and counted.
+// is due: a test that cannot start before then is skipped and counted, and
+// the next run starts with it, so that a table whose tests outlast its
+// schedule still measures every target in turn instead of only the first.
 func (p *Iperf3) runAll(ctx context.Context, acc telegraf.Accumulator, slotEnd time.Time, withSplay bool) {
 	if withSplay && p.Splay > 0 {
 		if !sleep(ctx, p.splay(time.Duration(p.Splay))) {
 			return
 		}
 	}
-	for i, target := range p.targets {
+	first := int(p.resume.Swap(0))
+	for i := range p.targets {
+		target := p.targets[(first+i)%len(p.targets)]
 		release, err := p.locks.acquire(ctx, target.Key(), slotEnd)
 		if errors.Is(err, errSlotPassed) {
 			n := int64(len(p.targets) - i)
+			p.resume.Store(int64((first + i) % len(p.targets)))
 			p.skipped.Add(n)
 			p.skipStat.Incr(n)
 			p.Log.Warnf("skipped %d test(s), starting with %s %s: the next scheduled run (%s) came before they could start; "+

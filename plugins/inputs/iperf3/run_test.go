@@ -275,6 +275,29 @@ func TestScheduleNoOverlap(t *testing.T) {
 	})
 }
 
+// A table whose tests outlast its schedule still measures every target:
+// each run starts with the first test the previous run had to skip.
+func TestSkippedTargetsGoFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newRecorder(2 * time.Second)
+		tbl := table("starve.test")
+		tbl.Directions = []string{"forward", "reverse"}
+		tbl.Schedule = "@every 1s"
+		p := newPlugin(t, tbl, rec.run)
+		acc := &testutil.Accumulator{}
+		require.NoError(t, p.Start(acc))
+		acc.Wait(6)
+		p.Stop()
+		count := map[string]int{}
+		for _, m := range acc.GetTelegrafMetrics() {
+			count[m.Tags()["direction"]]++
+		}
+		require.Positive(t, p.Skipped())
+		require.GreaterOrEqual(t, count["forward"], 2, "directions measured: %v", count)
+		require.GreaterOrEqual(t, count["reverse"], 2, "directions measured: %v", count)
+	})
+}
+
 // Two tables that test the same server take turns.
 func TestTwoTablesSameServerSerialize(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
