@@ -110,9 +110,9 @@ func TestJitterConsistent(t *testing.T) {
 }
 
 func TestMaxOutOfOrder(t *testing.T) {
-	require.EqualValues(t, 1, maxOutOfOrder(nan()))
-	require.EqualValues(t, 1, maxOutOfOrder(9000))
-	require.EqualValues(t, 2, maxOutOfOrder(26800))
+	require.EqualValues(t, 3, maxOutOfOrder(nan()))
+	require.EqualValues(t, 3, maxOutOfOrder(9000))
+	require.EqualValues(t, 5, maxOutOfOrder(26800))
 }
 
 func TestSnmpValue(t *testing.T) {

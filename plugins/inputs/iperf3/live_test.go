@@ -115,7 +115,12 @@ func TestLiveIntervals(t *testing.T) {
 			intervals = append(intervals, m)
 		}
 	}
-	require.Len(t, intervals, 2)
+	// Two whole seconds; a loaded host may end the test a little late and
+	// add a short last interval, as iperf3 does.
+	require.Contains(t, []int{2, 3}, len(intervals), "intervals: %v", intervals)
+	if len(intervals) == 3 {
+		require.GreaterOrEqual(t, intervals[2].Time().Sub(intervals[0].Time()), 1900*time.Millisecond)
+	}
 	// Intervals count from the start of the data phase, a moment after
 	// the test's own timestamp (connect and parameter exchange).
 	require.False(t, intervals[0].Time().Before(ms[0].Time()))
