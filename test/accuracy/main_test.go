@@ -108,12 +108,3 @@ func subjects(t *testing.T, l *link) (ref pair, ours *pair) {
 	im := iperfmonTool(iperfmonPath)
 	return ref, &pair{im, im}
 }
-
-// stockAndOurs returns the stock iperf3 tool and iperfmon (nil when not built).
-func stockAndOurs(t *testing.T, l *link) (*tool, *tool) {
-	ref, ours := subjects(t, l)
-	if ours == nil {
-		return ref.client, nil
-	}
-	return ref.client, ours.client
-}

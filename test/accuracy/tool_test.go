@@ -5,7 +5,6 @@ package accuracy
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -273,5 +272,3 @@ func (c *capped) Bytes() []byte {
 }
 
 func (c *capped) String() string { return strings.TrimSpace(string(c.Bytes())) }
-
-var errNoIperfmon = errors.New("iperfmon not built")
