@@ -139,13 +139,16 @@ fuzz_all() {
 		# Go 1.26's fuzz coordinator can fail a target with a bare "context
 		# deadline exceeded" at the -fuzztime boundary when workers are
 		# starved (go.dev/issue/75804, fixed in Go 1.27). No failing input is
-		# written then; such a run is retried once instead of failing CI.
-		if ((frc != 0)) && [[ "$(corpus_files "$dir" "$name")" == "$before" ]] &&
-			tail -n 5 "$logdir/fuzz.$name.log" | grep -q '^    context deadline exceeded$'; then
-			echo "--- fuzz $name: 'context deadline exceeded' without a failing input (go.dev/issue/75804); retrying once"
+		# written then; such a run is retried (twice at most: on this 2-core
+		# machine about one target in eight hits it) instead of failing CI.
+		local retry
+		for retry in 1 2; do
+			((frc != 0)) && [[ "$(corpus_files "$dir" "$name")" == "$before" ]] &&
+				tail -n 5 "$logdir/fuzz.$name.log" | grep -q '^    context deadline exceeded$' || break
+			echo "--- fuzz $name: 'context deadline exceeded' without a failing input (go.dev/issue/75804); retry $retry of 2"
 			fuzz_one "$dir" "$name"
 			frc=$?
-		fi
+		done
 		cat "$logdir/fuzz.$name.log" >>"$logdir/fuzz.log"
 		if ((frc == 0)); then
 			echo "--- fuzz $name: ok ($(($(date +%s) - t0))s)"
