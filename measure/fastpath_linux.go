@@ -21,8 +21,10 @@ func (s *dataStream) initFastPath() {
 			if w := newSendfileWriter(c, s.buf[:max(s.cfg.Length, 1)], s.cfg.Log); w != nil {
 				s.write, s.fast.sendfile = w.write, true
 			}
-		default:
-			s.fast.blockable = true // see useBlockingSenders
+		case envBlockingSend:
+			if w := newBlockingWriter(c); w != nil {
+				s.write = w.write
+			}
 		}
 	case *net.UDPConn:
 		gso := !s.cfg.NoGSO && !envNoGSO
@@ -38,28 +40,5 @@ func (s *dataStream) initFastPath() {
 		if rx := newMmsgRx(c, s.cfg, gso); rx != nil {
 			s.fast.rx = rx
 		}
-	}
-}
-
-// useBlockingSenders switches the TCP senders of a data phase to blocking
-// writes (tcp_block_linux.go) when they are few: all of them, or none when
-// there are more than maxBlockingSenders or the process has no slots left.
-// Each switched stream releases its slot when its loop ends (runStream).
-func useBlockingSenders(streams []*dataStream) {
-	n := blockingCandidates(streams)
-	if !acquireBlockingSlots(n) {
-		return
-	}
-	for _, s := range streams {
-		if !s.fast.blockable {
-			continue
-		}
-		if w := newBlockingWriter(s.tcp); w != nil {
-			s.write, s.fast.blocking = w.write, true
-			n--
-		}
-	}
-	for ; n > 0; n-- { // setup failed: those stay on the netpoller
-		releaseBlockingSlot()
 	}
 }

@@ -4,6 +4,3 @@ package measure
 
 // initFastPath: no platform fast paths here; streams use the portable loops.
 func (s *dataStream) initFastPath() {}
-
-// useBlockingSenders: blocking-fd senders exist on Linux only.
-func useBlockingSenders([]*dataStream) {}

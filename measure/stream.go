@@ -309,7 +309,6 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 			d.sampleTCPInfo(s, false) // baseline for retransmits
 		}
 	}
-	useBlockingSenders(sorted)
 	d.live.Store(int32(len(sorted)))
 	if len(sorted) == 0 {
 		d.signalDone()
@@ -411,9 +410,6 @@ func (d *dataPhase) setErr(err error) {
 
 func (d *dataPhase) runStream(s *dataStream) {
 	defer d.wg.Done()
-	if s.fast.blocking {
-		defer releaseBlockingSlot()
-	}
 	var err error
 	switch {
 	case s.isUD && s.Sender:
