@@ -18,10 +18,12 @@ import (
 
 	"github.com/influxdata/telegraf"
 	"github.com/influxdata/telegraf/plugins/parsers/influx"
-	"github.com/iperfmon/iperfmon/internal/stockiperf"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iperfmon/iperfmon/internal/stockiperf"
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // binPath is the iperfmon binary, built once by TestMain as it ships
@@ -242,7 +244,7 @@ func TestCheckBaselineRegression(t *testing.T) {
 func TestCheckBusyServer(t *testing.T) {
 	port := stockiperf.StartServer(t)
 	busy := func() *exec.Cmd { // holds the one-test stock server for 3 s
-		c := exec.Command(stockiperf.RequireTool(t, "iperf3"), "-c", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "3", "--forceflush")
+		c := exec.Command(testenv.RequireTool(t, "iperf3"), "-c", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "3", "--forceflush")
 		out, err := c.StdoutPipe()
 		require.NoError(t, err)
 		require.NoError(t, c.Start())

@@ -13,17 +13,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iperfmon/iperfmon/internal/stockiperf"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iperfmon/iperfmon/internal/stockiperf"
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // oneOffStock runs `iperf3 -s -1 -J` on a free loopback port; the returned
 // function waits for it and returns the bytes it received.
 func oneOffStock(t *testing.T) (string, func() float64) {
 	t.Helper()
-	bin := stockiperf.RequireTool(t, "iperf3")
+	bin := testenv.RequireTool(t, "iperf3")
 	port := stockiperf.FreePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	var out bytes.Buffer

@@ -20,8 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iperfmon/iperfmon/internal/stockiperf"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iperfmon/iperfmon/internal/stockiperf"
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // startServer starts `iperfmon server` on a free loopback port and waits
@@ -52,7 +54,7 @@ type stockClient struct {
 // printed its first interval: the test is in its data phase.
 func startStockClient(t *testing.T, port string, args ...string) *stockClient {
 	t.Helper()
-	bin := stockiperf.RequireTool(t, "iperf3")
+	bin := testenv.RequireTool(t, "iperf3")
 	c := &stockClient{done: make(chan struct{})}
 	c.cmd = exec.Command(bin, append([]string{"-c", "127.0.0.1", "-p", port, "--forceflush"}, args...)...)
 	pipe, err := c.cmd.StdoutPipe()
@@ -138,7 +140,7 @@ func TestServerInfluxFailedTests(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p, port := startServer(t, append([]string{"-o", "influx"}, tc.server...)...)
-			bin := stockiperf.RequireTool(t, "iperf3")
+			bin := testenv.RequireTool(t, "iperf3")
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			out, err := exec.CommandContext(ctx, bin, append([]string{"-c", "127.0.0.1", "-p", port}, tc.client...)...).CombinedOutput()
@@ -215,7 +217,7 @@ func TestAuthBinaries(t *testing.T) {
 
 	// A stock client with the right password against iperfmon server.
 	t.Run("stock client", func(t *testing.T) {
-		bin := stockiperf.RequireTool(t, "iperf3")
+		bin := testenv.RequireTool(t, "iperf3")
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, append([]string{"-c", "127.0.0.1", "-p", ourPort}, creds...)...)

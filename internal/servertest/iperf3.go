@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iperfmon/iperfmon/internal/stockiperf"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // Iperf3Result is one run of the stock client.
@@ -40,7 +41,7 @@ func RunIperf3(t testing.TB, ts *Server, host string, env []string, args ...stri
 // result. The process is killed when the test ends.
 func StartIperf3(t testing.TB, ts *Server, host string, env []string, args ...string) (wait func() Iperf3Result, cmd *exec.Cmd) {
 	t.Helper()
-	bin := stockiperf.RequireTool(t, "iperf3")
+	bin := testenv.RequireTool(t, "iperf3")
 	if host == "" {
 		host = ts.Host
 	}

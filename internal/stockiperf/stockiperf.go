@@ -7,29 +7,14 @@ import (
 	"bufio"
 	"context"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-)
 
-// RequireTool returns the path of a program the test needs. When it is
-// missing the test is skipped, except in CI (CI=true), where it fails: CI
-// must never silently skip an interop test.
-func RequireTool(tb testing.TB, name string) string {
-	tb.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("%s is required in CI but not found: %v", name, err)
-	}
-	tb.Skipf("%s not installed: %v (apt-get install %s)", name, err, name)
-	return ""
-}
+	"github.com/iperfmon/iperfmon/internal/testenv"
+)
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(tb testing.TB) int {
@@ -47,7 +32,7 @@ func FreePort(tb testing.TB) int {
 // test ends.
 func StartServer(tb testing.TB, extra ...string) int {
 	tb.Helper()
-	bin := RequireTool(tb, "iperf3")
+	bin := testenv.RequireTool(tb, "iperf3")
 	var lastErr string
 	for range 3 { // the free port can be taken between FreePort and bind
 		port := FreePort(tb)
@@ -105,7 +90,7 @@ func StartServer(tb testing.TB, extra ...string) int {
 // output.
 func ClientJSON(tb testing.TB, port int, args ...string) []byte {
 	tb.Helper()
-	bin := RequireTool(tb, "iperf3")
+	bin := testenv.RequireTool(tb, "iperf3")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	full := append([]string{"-c", "127.0.0.1", "-p", strconv.Itoa(port), "-J"}, args...)

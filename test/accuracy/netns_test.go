@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // nsPrefix starts the name of every namespace this suite creates; the PID
@@ -68,7 +70,7 @@ func newLink(t testing.TB) *link {
 	t.Cleanup(l.destroy)
 
 	if err := l.cmd(tl.ip, "netns", "add", l.ns[srvSide]); err != nil {
-		unavailable(t, "cannot create a network namespace (needs root and CONFIG_NET_NS): %v", err)
+		testenv.Unavailable(t, "cannot create a network namespace (needs root and CONFIG_NET_NS): %v", err)
 	}
 	steps := [][]string{
 		{tl.ip, "netns", "add", l.ns[cliSide]},
@@ -85,19 +87,19 @@ func newLink(t testing.TB) *link {
 	}
 	for _, s := range steps {
 		if err := l.cmd(s...); err != nil {
-			unavailable(t, "cannot set up the veth link between namespaces: %v", err)
+			testenv.Unavailable(t, "cannot set up the veth link between namespaces: %v", err)
 		}
 	}
 	// Probe the qdiscs and nftables once, so that a kernel without them
 	// skips (or fails in CI) with a clear reason instead of failing cases.
 	for _, q := range []string{"tbf", "htb"} {
 		if err := l.shape(cliSide, shaping{qdisc: q, rate: 100e6}); err != nil {
-			unavailable(t, "tc qdisc %s unavailable in this kernel: %v", q, err)
+			testenv.Unavailable(t, "tc qdisc %s unavailable in this kernel: %v", q, err)
 		}
 	}
 	l.unshape(cliSide)
 	if err := l.nftApply(srvSide, dropRule{every: 100}); err != nil {
-		unavailable(t, "nftables unavailable in this kernel: %v", err)
+		testenv.Unavailable(t, "nftables unavailable in this kernel: %v", err)
 	}
 	l.nftFlush(srvSide)
 	return l
@@ -135,7 +137,7 @@ func removeStale(tl tools) {
 // removeOwn deletes every namespace of this process, for TestMain to call
 // after the tests in case a cleanup did not run.
 func removeOwn() {
-	ip, ok := lookTool("ip")
+	ip, ok := testenv.LookTool("ip")
 	if !ok {
 		return
 	}

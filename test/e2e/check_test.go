@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/testenv"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -155,7 +157,7 @@ func TestCheckBusyIsUnknown(t *testing.T) {
 	port := strconv.Itoa(srv.Port)
 	// A 4 s test of stock iperf3 holds the only slot; its first
 	// interval line (flushed at once) says the test is running.
-	holder := startProc(t, "iperf3 -c", requireTool(t, "iperf3"), "-c", "127.0.0.1", "-p", port, "-t", "4", "--forceflush")
+	holder := startProc(t, "iperf3 -c", testenv.RequireTool(t, "iperf3"), "-c", "127.0.0.1", "-p", port, "-t", "4", "--forceflush")
 	err := waitFor(t.Context(), 30*time.Second, 20*time.Millisecond, func() error {
 		if strings.Contains(holder.stdout.String(), "/sec") {
 			return nil

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/testenv"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -121,7 +123,7 @@ func TestExampleInfluxQL(t *testing.T) {
 
 	// The usage line in each file's header works as written with the influx CLI.
 	t.Run("influx CLI", func(t *testing.T) {
-		influx := requireTool(t, "influx")
+		influx := testenv.RequireTool(t, "influx")
 		for _, tc := range []struct{ file, want string }{
 			{"regression.influxql", "server=s2"},
 			{"failing.influxql", "server=dead"},

@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/testenv"
+
 	"github.com/stretchr/testify/require"
 )
 
 // promtool checks the alert rules and runs their unit tests.
 func TestExamplePrometheusRules(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := testenv.RequireTool(t, "promtool")
 	dir := examplePath(t, "prometheus")
 
 	out, code := runCmd(t, time.Minute, dir, nil, promtool, "check", "rules", "iperf3.rules.yml")

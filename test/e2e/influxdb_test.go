@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // influxDB is a private InfluxDB 1.x server (Debian's influxd) on loopback,
@@ -53,7 +55,7 @@ bind-address = "127.0.0.1:%d"
 // startInfluxDB starts influxd and waits until it answers /ping.
 func startInfluxDB(t testing.TB) *influxDB {
 	t.Helper()
-	influxd := requireTool(t, "influxd")
+	influxd := testenv.RequireTool(t, "influxd")
 	var lastErr error
 	// The ports are picked free but could be taken before influxd binds them.
 	for attempt := 0; attempt < 3; attempt++ {

@@ -4,49 +4,18 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
-
-// inCI reports whether missing tools must fail tests instead of skipping them.
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "false" && v != "0"
-}
-
-// unavailable skips the test, or fails it under CI where everything the
-// suite needs is installed by .ci/run.
-func unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if inCI() {
-		t.Fatalf("CI=true and "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// requireTool returns the path of a program in PATH (sbin included).
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	unavailable(t, "%s not found (install it with: bash scripts/setup.sh)", name)
-	return ""
-}
 
 // requireTelegraf returns the Telegraf binary named by IPERFMON_TELEGRAF.
 func requireTelegraf(t testing.TB) string {
 	t.Helper()
 	p := os.Getenv("IPERFMON_TELEGRAF")
 	if p == "" {
-		unavailable(t, "IPERFMON_TELEGRAF is not set (build one with: export IPERFMON_TELEGRAF=$(bash scripts/build-telegraf.sh))")
+		testenv.Unavailable(t, "IPERFMON_TELEGRAF is not set (build one with: export IPERFMON_TELEGRAF=$(bash scripts/build-telegraf.sh))")
 		return ""
 	}
 	if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
@@ -89,7 +58,7 @@ func requireTelegrafWithPlugin(t testing.TB) string {
 	t.Helper()
 	p := os.Getenv("IPERFMON_TELEGRAF_IPERF3")
 	if p == "" {
-		unavailable(t, "IPERFMON_TELEGRAF_IPERF3 is not set (build one with: export IPERFMON_TELEGRAF_IPERF3=$(bash scripts/build-telegraf.sh --with-iperfmon))")
+		testenv.Unavailable(t, "IPERFMON_TELEGRAF_IPERF3 is not set (build one with: export IPERFMON_TELEGRAF_IPERF3=$(bash scripts/build-telegraf.sh --with-iperfmon))")
 		return ""
 	}
 	if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {

@@ -8,15 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iperfmon/iperfmon/internal/stockiperf"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // TestFakeServerSpeaksIperf3 proves the fake server's normal sequence is
 // the real protocol: stock iperf3 completes tests against it. Every hostile
 // script is a deviation from this baseline.
 func TestFakeServerSpeaksIperf3(t *testing.T) {
-	bin := stockiperf.RequireTool(t, "iperf3")
+	bin := testenv.RequireTool(t, "iperf3")
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iperfmon/iperfmon/internal/stockiperf"
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // stockServer is one `iperf3 -s -1 -J` on a free loopback port.
@@ -30,7 +30,7 @@ type stockServer struct {
 // or ::1) and waits until it listens. It is killed when the test ends.
 func startStock(t *testing.T, addr string, extra ...string) *stockServer {
 	t.Helper()
-	bin := stockiperf.RequireTool(t, "iperf3")
+	bin := testenv.RequireTool(t, "iperf3")
 	v6 := strings.Contains(addr, ":")
 	var lastErr string
 	for range 3 { // a free port can be taken between the probe and the bind
