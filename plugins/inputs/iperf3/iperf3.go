@@ -36,11 +36,11 @@ type Iperf3 struct {
 	jitter func(d time.Duration) time.Duration   // randomised backoff around d
 	locks  *serverLocks                          // per-server locks; the process-wide registry
 
-	targets  []config.Target
-	schedule cron.Schedule // nil: run on Telegraf's interval (Gather)
-	skipped  atomic.Int64
-	resume   atomic.Int64 // index of the target the next run starts with
-	skipStat selfstat.Stat
+	targets   []config.Target
+	schedule  cron.Schedule // nil: run on Telegraf's interval (Gather)
+	skipped   atomic.Int64
+	lastStart []atomic.Int64 // per target: when its last test started (Unix ns)
+	skipStat  selfstat.Stat
 
 	mu     sync.Mutex
 	ctx    context.Context
@@ -87,6 +87,7 @@ func (p *Iperf3) Init() error {
 		p.schedule = s
 	}
 	p.targets = p.Targets()
+	p.lastStart = make([]atomic.Int64, len(p.targets))
 	if p.Log == nil {
 		p.Log = logger.New("inputs", "iperf3", "")
 	}

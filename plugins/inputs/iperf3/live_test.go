@@ -125,7 +125,8 @@ func TestLiveIntervals(t *testing.T) {
 	// the test's own timestamp (connect and parameter exchange).
 	require.False(t, intervals[0].Time().Before(ms[0].Time()))
 	require.Less(t, intervals[0].Time().Sub(ms[0].Time()), 500*time.Millisecond)
-	require.InDelta(t, time.Second, intervals[1].Time().Sub(intervals[0].Time()), float64(100*time.Millisecond))
+	// The interval timer may fire late on a loaded host, as iperf3's does.
+	require.InDelta(t, time.Second, intervals[1].Time().Sub(intervals[0].Time()), float64(400*time.Millisecond))
 	for _, m := range intervals {
 		require.Greater(t, m.Fields()["bits_per_second"].(float64), 0.0)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"sort"
 	"syscall"
 	"time"
 
@@ -18,22 +19,21 @@ import (
 // runAll runs every target of the table once, one after the other: first
 // a random splay (when splay is set and withSplay), then each test under
 // its server's lock. slotEnd, when not zero, is when the next scheduled run
-// is due: a test that cannot start before then is skipped and counted, and
-// the next run starts with it, so that a table whose tests outlast its
-// schedule still measures every target in turn instead of only the first.
+// is due: a test that cannot start before then is skipped and counted.
+// Each run takes the targets least recently started first, so that a table
+// whose tests outlast its schedule still measures every target in turn
+// instead of only the first.
 func (p *Iperf3) runAll(ctx context.Context, acc telegraf.Accumulator, slotEnd time.Time, withSplay bool) {
 	if withSplay && p.Splay > 0 {
 		if !sleep(ctx, p.splay(time.Duration(p.Splay))) {
 			return
 		}
 	}
-	first := int(p.resume.Swap(0))
-	for i := range p.targets {
-		target := p.targets[(first+i)%len(p.targets)]
+	for i, idx := range p.runOrder() {
+		target := p.targets[idx]
 		release, err := p.locks.acquire(ctx, target.Key(), slotEnd)
 		if errors.Is(err, errSlotPassed) {
 			n := int64(len(p.targets) - i)
-			p.resume.Store(int64((first + i) % len(p.targets)))
 			p.skipped.Add(n)
 			p.skipStat.Incr(n)
 			p.Log.Warnf("skipped %d test(s), starting with %s %s: the next scheduled run (%s) came before they could start; "+
@@ -44,6 +44,7 @@ func (p *Iperf3) runAll(ctx context.Context, acc telegraf.Accumulator, slotEnd t
 		if err != nil {
 			return // stopping
 		}
+		p.lastStart[idx].Store(time.Now().UnixNano())
 		start, res, err := p.runTest(ctx, target)
 		release()
 		if ctx.Err() != nil {
@@ -55,6 +56,19 @@ func (p *Iperf3) runAll(ctx context.Context, acc telegraf.Accumulator, slotEnd t
 			acc.AddMetric(m)
 		}
 	}
+}
+
+// runOrder is the order of this run's targets: least recently started
+// first, never started first of all, ties in configuration order.
+func (p *Iperf3) runOrder() []int {
+	last := make([]int64, len(p.targets))
+	order := make([]int, len(p.targets))
+	for i := range order {
+		order[i] = i
+		last[i] = p.lastStart[i].Load()
+	}
+	sort.SliceStable(order, func(a, b int) bool { return last[order[a]] < last[order[b]] })
+	return order
 }
 
 // Retries of a refused or reset connection. Stock iperf3 closes its

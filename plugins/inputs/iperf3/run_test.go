@@ -276,7 +276,7 @@ func TestScheduleNoOverlap(t *testing.T) {
 }
 
 // A table whose tests outlast its schedule still measures every target:
-// each run starts with the first test the previous run had to skip.
+// each run takes the targets least recently started first.
 func TestSkippedTargetsGoFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := newRecorder(2 * time.Second)

@@ -27,7 +27,7 @@ func TestHundredTargetsNoDrift(t *testing.T) {
 	const (
 		targets = 100
 		runFor  = 5500 * time.Millisecond
-		late    = 300 * time.Millisecond // tolerated lateness per firing on a loaded 2-core CI host
+		late    = 600 * time.Millisecond // tolerated lateness per firing on a loaded 2-core CI host (drift is checked apart)
 	)
 	var mu sync.Mutex
 	starts := map[string][]time.Time{}
