@@ -127,8 +127,14 @@ func TestLiveIntervals(t *testing.T) {
 	require.Less(t, intervals[0].Time().Sub(ms[0].Time()), 500*time.Millisecond)
 	// The interval timer may fire late on a loaded host, as iperf3's does.
 	require.InDelta(t, time.Second, intervals[1].Time().Sub(intervals[0].Time()), float64(400*time.Millisecond))
-	for _, m := range intervals {
-		require.Greater(t, m.Fields()["bits_per_second"].(float64), 0.0)
+	// The whole seconds carry data; a late short tail may be empty (iperf3
+	// keeps a last interval of at least a tenth of the interval).
+	for i, m := range intervals {
+		if i < 2 {
+			require.Greater(t, m.Fields()["bits_per_second"].(float64), 0.0, "interval %d", i)
+		} else {
+			require.GreaterOrEqual(t, m.Fields()["bits_per_second"].(float64), 0.0, "interval %d", i)
+		}
 	}
 }
 
