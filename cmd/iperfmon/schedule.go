@@ -30,24 +30,37 @@ type scheduleFlags struct {
 	help   bool
 }
 
-func (a *app) once(ctx context.Context, args []string) int {
-	fs := newFlagSet("once")
-	sf := scheduleFlags{output: outInflux}
+// parseScheduleFlags parses the flags of once and run (-o only where
+// withOutput). done means the mode ends here with code: help was shown or
+// the usage was bad.
+func (a *app) parseScheduleFlags(mode, usage string, args []string, withOutput bool) (sf scheduleFlags, code int, done bool) {
+	fs := newFlagSet(mode)
+	sf.output = outInflux
 	fs.StringVar(&sf.config, "config", "", "config file with [[inputs.iperf3]] tables (default: a demo against an embedded loopback server)")
-	fs.VarP(choiceValue{&sf.output, []string{outInflux, outPrometheus}}, "output", "o", "influx (line protocol) or prometheus (text exposition)")
+	if withOutput {
+		fs.VarP(choiceValue{&sf.output, []string{outInflux, outPrometheus}}, "output", "o", "influx (line protocol) or prometheus (text exposition)")
+	}
 	fs.BoolVarP(&sf.debug, "debug", "d", false, "debug output on stderr")
 	fs.BoolVarP(&sf.help, "help", "h", false, "show this help")
 	if err := parseFlags(fs, args); err != nil {
-		a.usageError("once", err)
-		return exitUsage
+		a.usageError(mode, err)
+		return sf, exitUsage, true
 	}
 	if sf.help {
-		a.help(usageOnce, fs)
-		return exitOK
+		a.help(usage, fs)
+		return sf, exitOK, true
 	}
 	if fs.NArg() > 0 {
-		a.usageError("once", usagef("unexpected arguments %q", fs.Args()))
-		return exitUsage
+		a.usageError(mode, usagef("unexpected arguments %q", fs.Args()))
+		return sf, exitUsage, true
+	}
+	return sf, exitOK, false
+}
+
+func (a *app) once(ctx context.Context, args []string) int {
+	sf, code, done := a.parseScheduleFlags("once", usageOnce, args, true)
+	if done {
+		return code
 	}
 	log := newLogger(a.stderr, sf.debug)
 	plugins, stop, code := a.loadPlugins(ctx, "once", sf, "", log)
@@ -91,22 +104,9 @@ func (a *app) once(ctx context.Context, args []string) int {
 }
 
 func (a *app) run(ctx context.Context, args []string) int {
-	fs := newFlagSet("run")
-	sf := scheduleFlags{output: outInflux}
-	fs.StringVar(&sf.config, "config", "", "config file with [[inputs.iperf3]] tables (default: a demo against an embedded loopback server)")
-	fs.BoolVarP(&sf.debug, "debug", "d", false, "debug output on stderr")
-	fs.BoolVarP(&sf.help, "help", "h", false, "show this help")
-	if err := parseFlags(fs, args); err != nil {
-		a.usageError("run", err)
-		return exitUsage
-	}
-	if sf.help {
-		a.help(usageRun, fs)
-		return exitOK
-	}
-	if fs.NArg() > 0 {
-		a.usageError("run", usagef("unexpected arguments %q", fs.Args()))
-		return exitUsage
+	sf, code, done := a.parseScheduleFlags("run", usageRun, args, false)
+	if done {
+		return code
 	}
 	// A hangup (terminal closed, or a reload habit) must not kill the
 	// scheduler; a changed config needs a restart.
