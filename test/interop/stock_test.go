@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +19,7 @@ import (
 type stockServer struct {
 	Port   int
 	cmd    *exec.Cmd
-	out    syncBuffer
+	out    testenv.Buffer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -68,26 +66,6 @@ func startStock(t *testing.T, addr string, extra ...string) *stockServer {
 	t.Fatalf("iperf3 -s did not start: %s", lastErr)
 	return nil
 }
-
-// syncBuffer collects a process's output while tests read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Bytes() []byte { return []byte(b.String()) }
 
 // freePort returns a port free on addr a moment ago, for TCP and UDP.
 func freePort(t *testing.T, addr string) int {
