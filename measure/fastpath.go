@@ -28,8 +28,6 @@ type fastPath struct {
 var (
 	envPortable = envTrue("IPERFMON_DISABLE_FASTPATH")
 	envNoGSO    = envTrue("IPERFMON_DISABLE_GSO")
-	// Experimental: blocking-fd TCP sender (tcp_block_linux.go).
-	envBlockingSend = envTrue("IPERFMON_BLOCKING_SEND")
 )
 
 func envTrue(name string) bool {

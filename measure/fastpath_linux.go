@@ -21,8 +21,8 @@ func (s *dataStream) initFastPath() {
 			if w := newSendfileWriter(c, s.buf[:max(s.cfg.Length, 1)], s.cfg.Log); w != nil {
 				s.write, s.fast.sendfile = w.write, true
 			}
-		case envBlockingSend:
-			if w := newBlockingWriter(c); w != nil {
+		default:
+			if w := newRawWriter(c); w != nil {
 				s.write = w.write
 			}
 		}

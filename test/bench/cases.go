@@ -66,6 +66,7 @@ type sample struct {
 	bps, pps, lossPct    float64
 	clientCPU, srvCPU    float64 // seconds
 	clientRSS, serverRSS int64
+	clientCSW, serverCSW int64 // context switches
 }
 
 type key struct {
@@ -132,15 +133,15 @@ func measureAll(ctx context.Context, cfg config) (results, error) {
 				return nil, fmt.Errorf("%s %s: %w", k.mode, k.pair, err)
 			}
 			r := js.End.SumReceived
-			s := sample{bps: r.BitsPerSec, clientCPU: cu.cpu, srvCPU: su.cpu, clientRSS: cu.maxRSS, serverRSS: su.maxRSS}
+			s := sample{bps: r.BitsPerSec, clientCPU: cu.cpu, srvCPU: su.cpu, clientRSS: cu.maxRSS, serverRSS: su.maxRSS, clientCSW: cu.csw, serverCSW: su.csw}
 			if m.udpLen > 0 && r.Seconds > 0 {
 				s.pps = r.Bytes / float64(m.udpLen) / r.Seconds
 				if r.Packets > 0 {
 					s.lossPct = 100 * r.LostPackets / r.Packets
 				}
 			}
-			fmt.Fprintf(os.Stderr, "I! rep %d %-7s %-18s %8.2f Gbit/s %9.0f pps loss %5.2f%% cpu c %.2fs s %.2fs rss c %dM s %dM\n",
-				rep+1, k.mode, k.pair, s.bps/1e9, s.pps, s.lossPct, s.clientCPU, s.srvCPU, s.clientRSS>>20, s.serverRSS>>20)
+			fmt.Fprintf(os.Stderr, "I! rep %d %-7s %-18s %8.2f Gbit/s %9.0f pps loss %5.2f%% cpu c %.2fs s %.2fs csw c %d s %d rss c %dM s %dM\n",
+				rep+1, k.mode, k.pair, s.bps/1e9, s.pps, s.lossPct, s.clientCPU, s.srvCPU, s.clientCSW, s.serverCSW, s.clientRSS>>20, s.serverRSS>>20)
 			res[k] = append(res[k], s)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 type usage struct {
 	cpu    float64 // seconds
 	maxRSS int64   // bytes
+	csw    int64   // context switches, voluntary and involuntary
 }
 
 func rusageOf(ps *os.ProcessState) usage {
@@ -30,7 +31,7 @@ func rusageOf(ps *os.ProcessState) usage {
 		return usage{}
 	}
 	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-	return usage{cpu: tv(ru.Utime) + tv(ru.Stime), maxRSS: ru.Maxrss * 1024}
+	return usage{cpu: tv(ru.Utime) + tv(ru.Stime), maxRSS: ru.Maxrss * 1024, csw: ru.Nvcsw + ru.Nivcsw}
 }
 
 // freePort asks the kernel for a TCP port on loopback that is also free

@@ -11,12 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestBlockingWriter: the blocking-fd sender (IPERFMON_BLOCKING_SEND)
-// delivers every byte, allocates nothing per block, and a deadline still
-// ends a write whose peer stopped reading (within SO_SNDTIMEO).
-func TestBlockingWriter(t *testing.T) {
+// TestRawWriter: the RawSyscall sender delivers every byte, allocates
+// nothing per block, and a deadline still ends a write whose peer stopped
+// reading (it waits in the netpoller, not in the kernel).
+func TestRawWriter(t *testing.T) {
 	a, b := tcpPair(t)
-	w := newBlockingWriter(a)
+	w := newRawWriter(a)
 	require.NotNil(t, w)
 	done := make(chan int64, 1)
 	go func() {
@@ -36,11 +36,11 @@ func TestBlockingWriter(t *testing.T) {
 	require.NoError(t, a.CloseWrite())
 	require.Equal(t, sent, <-done)
 
-	// A peer that reads nothing: the send buffer fills, the write sleeps,
+	// A peer that reads nothing: the send buffer fills, the write parks,
 	// and a past deadline ends it.
 	c, d := tcpPair(t)
 	defer d.Close()
-	w = newBlockingWriter(c)
+	w = newRawWriter(c)
 	require.NotNil(t, w)
 	errc := make(chan error, 1)
 	go func() {
