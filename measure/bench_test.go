@@ -1,11 +1,8 @@
 package measure
 
 import (
-	"fmt"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 )
 
 // Data-path benchmarks. Run with
@@ -59,26 +56,6 @@ func BenchmarkTCPSendRecv(b *testing.B) {
 			if got := <-done; got != sent {
 				b.Fatalf("received %d of %d bytes", got, sent)
 			}
-		})
-	}
-}
-
-func TestYieldSlice(t *testing.T) {
-	tests := []struct {
-		streams, procs int
-		want           time.Duration
-	}{
-		{1, 1, 0},
-		{4, 1, 0}, // 25 ms: preemption suffices
-		{10, 1, 0},
-		{11, 1, 100 * time.Millisecond / 11},
-		{128, 2, 200 * time.Millisecond / 128},
-		{1024, 2, 200 * time.Millisecond / 1024},
-		{100000, 1, 50 * time.Microsecond},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("P%d/procs%d", tc.streams, tc.procs), func(t *testing.T) {
-			require.Equal(t, tc.want, yieldSlice(tc.streams, tc.procs))
 		})
 	}
 }

@@ -129,10 +129,9 @@ type dataStream struct {
 
 	cfg streamConfig
 
-	yieldAt time.Duration // since the data phase start; owned by the stream's loop (see yield)
-	isUD    bool          // UDP stream
-	tcp     *net.TCPConn  // nil when Conn is not a TCP connection
-	buf     []byte        // send block, or receive buffer
+	isUD bool         // UDP stream
+	tcp  *net.TCPConn // nil when Conn is not a TCP connection
+	buf  []byte       // send block, or receive buffer
 
 	// read is the receive primitive of TCP receivers, write the send
 	// primitive of TCP senders. Platform fast paths (MSG_TRUNC, sendfile)
@@ -228,9 +227,7 @@ type dataPhase struct {
 	stopTime     time.Time
 	omitEnded    bool // sampler-owned until Stop
 
-	// slice, when not zero, is how long a data loop runs before it yields
-	// (see yield); zero when there are few streams per P.
-	slice time.Duration
+	turns bool // several streams: each loop yields after every block (see yield)
 
 	halt     atomic.Bool   // Stop or ctx cancellation: loops end
 	quit     chan struct{} // closed with halt
@@ -279,7 +276,7 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 		samplerDone: make(chan struct{}),
 		cpu0:        readCPU(),
 	}
-	d.slice = yieldSlice(len(sorted), runtime.GOMAXPROCS(0))
+	d.turns = len(sorted) > 1
 	d.start = time.Now()
 	d.measureStart = d.start
 	d.intervalAt = d.start
@@ -329,31 +326,17 @@ func (d *dataPhase) Done() <-chan struct{} { return d.done }
 
 func (d *dataPhase) signalDone() { d.doneOnce.Do(func() { close(d.done) }) }
 
-// Control latency with many streams. A data loop that never blocks
-// (loopback, a fast peer) is preempted only every 10 ms, and preempted
-// goroutines queue up FIFO: with -P 1024 on 2 Ps the control goroutine
-// (TEST_END, results) and the sampler waited seconds for a turn, and the
-// senders ran on meanwhile. So when the streams are many, each loop yields
-// after its share of roundLatency; with few, it never does, because
-// runtime.Gosched on every block costs -P 4 a sixth of its throughput.
-const roundLatency = 100 * time.Millisecond
-
-func yieldSlice(streams, procs int) time.Duration {
-	slice := roundLatency * time.Duration(max(procs, 1)) / time.Duration(max(streams, 1))
-	if slice >= 10*time.Millisecond { // the scheduler's own preemption does it
-		return 0
-	}
-	return max(slice, 50*time.Microsecond)
-}
-
-// yield gives other goroutines a turn once s's loop has run for d.slice;
-// one clock read per block or batch, and nothing at all with few streams.
-func (d *dataPhase) yield(s *dataStream) {
-	if d.slice == 0 {
-		return
-	}
-	if now := time.Since(d.start); now-s.yieldAt >= d.slice {
-		s.yieldAt = now
+// yield makes a data phase's streams take turns after every block or
+// batch, as iperf3's single loop writes one block per stream in turn. A
+// loop that never blocks (loopback, a fast peer) is otherwise preempted
+// only every 10 ms, and preempted goroutines queue up FIFO: with -P 1024
+// on 2 Ps the control goroutine (TEST_END, results) waited seconds for a
+// turn. With -P 4 on one P, one stream wrote for whole time slices while
+// the others' send queues ran dry; against iperf3 -s on loopback that cost
+// a fifth of the throughput (14.6 against 19.1 Gbit/s, docs/performance.md).
+// A lone stream never yields: nothing else needs its P.
+func (d *dataPhase) yield() {
+	if d.turns {
 		runtime.Gosched()
 	}
 }

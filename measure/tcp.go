@@ -22,7 +22,7 @@ func (d *dataPhase) sendTCP(s *dataStream) error {
 		if err != nil {
 			return err
 		}
-		d.yield(s)
+		d.yield()
 	}
 	return nil
 }
@@ -42,6 +42,6 @@ func (d *dataPhase) recvTCP(s *dataStream) error {
 		if d.halt.Load() {
 			return nil
 		}
-		d.yield(s)
+		d.yield()
 	}
 }

@@ -43,7 +43,7 @@ func (d *dataPhase) sendUDP(s *dataStream) error {
 				}
 			}
 		}
-		d.yield(s)
+		d.yield()
 	}
 	return nil
 }
@@ -95,7 +95,7 @@ func (d *dataPhase) recvUDP(s *dataStream) error {
 		if d.halt.Load() {
 			return nil
 		}
-		d.yield(s)
+		d.yield()
 	}
 }
 

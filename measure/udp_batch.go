@@ -81,7 +81,7 @@ func (d *dataPhase) sendUDPBatch(s *dataStream, tx udpBatchTx) error {
 		if err != nil {
 			return err
 		}
-		d.yield(s)
+		d.yield()
 	}
 	return nil
 }
@@ -113,6 +113,6 @@ func (d *dataPhase) recvUDPBatch(s *dataStream, rx udpBatchRx) error {
 		if d.halt.Load() {
 			return nil
 		}
-		d.yield(s)
+		d.yield()
 	}
 }
