@@ -117,9 +117,7 @@ func TestClientHostileServer(t *testing.T) {
 			name:       "access denied after parameters",
 			readCookie: true,
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
-				_ = WriteState(ctrl, ParamExchange)
-				var p Params
-				_ = ReadJSON(ctrl, MaxParamsJSON, &p)
+				takeParams(ctrl)
 				_ = WriteState(ctrl, AccessDenied)
 			},
 			code: CodeAccessDenied, is: ErrAccessDenied,
@@ -128,9 +126,7 @@ func TestClientHostileServer(t *testing.T) {
 			name:       "server error: total rate",
 			readCookie: true,
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
-				_ = WriteState(ctrl, ParamExchange)
-				var p Params
-				_ = ReadJSON(ctrl, MaxParamsJSON, &p)
+				takeParams(ctrl)
 				_ = WriteServerError(ctrl, IETOTALRATE, 0)
 			},
 			code: CodeServerError, serverNum: IETOTALRATE,
@@ -139,9 +135,7 @@ func TestClientHostileServer(t *testing.T) {
 			name:       "server error: auth",
 			readCookie: true,
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
-				_ = WriteState(ctrl, ParamExchange)
-				var p Params
-				_ = ReadJSON(ctrl, MaxParamsJSON, &p)
+				takeParams(ctrl)
 				_ = WriteServerError(ctrl, IEAUTHTEST, 0)
 			},
 			code: CodeAuthFailed, serverNum: IEAUTHTEST,
@@ -370,4 +364,12 @@ func TestClientIgnoresAfterDisplayResults(t *testing.T) {
 	require.Empty(t, res.Test.Password)
 	require.Len(t, res.Cookie, CookieSize-1)
 	require.Equal(t, "127.0.0.1:"+strconv.Itoa(port), res.RemoteAddr)
+}
+
+// takeParams plays a server's PARAM_EXCHANGE: ask for the parameters and
+// read them.
+func takeParams(ctrl net.Conn) {
+	_ = WriteState(ctrl, ParamExchange)
+	var p Params
+	_ = ReadJSON(ctrl, MaxParamsJSON, &p)
 }

@@ -151,50 +151,34 @@ func (s *Server) init() error {
 	return s.initErr
 }
 
-func (s *Server) maxTests() int {
-	if s.MaxTests <= 0 {
-		return DefaultMaxTests
+// orDefault is v, or def when v is zero; with orOff a negative v means
+// "off" and reads as 0, otherwise it also gets def.
+func orDefault[T int | time.Duration](v, def T, orOff bool) T {
+	switch {
+	case v == 0 || (v < 0 && !orOff):
+		return def
+	case v < 0:
+		return 0
 	}
-	return s.MaxTests
+	return v
 }
 
-func (s *Server) maxParallel() int {
-	if s.MaxParallel <= 0 {
-		return DefaultMaxParallel
-	}
-	return s.MaxParallel
+func (s *Server) maxTests() int    { return orDefault(s.MaxTests, DefaultMaxTests, false) }
+func (s *Server) maxParallel() int { return orDefault(s.MaxParallel, DefaultMaxParallel, false) }
+
+// skew is the auth time window.
+func (s *Server) skew() time.Duration {
+	return orDefault(s.TimeSkewThreshold, DefaultTimeSkewThreshold, false)
 }
 
 // maxDuration returns the cap on -t + -O, or 0 for none.
 func (s *Server) maxDuration() time.Duration {
-	switch {
-	case s.MaxDuration == 0:
-		return DefaultMaxDuration
-	case s.MaxDuration < 0:
-		return 0
-	}
-	return s.MaxDuration
+	return orDefault(s.MaxDuration, DefaultMaxDuration, true)
 }
 
 // idle returns the idle timeout, or 0 when disabled.
-func (s *Server) idle() time.Duration {
-	switch {
-	case s.IdleTimeout == 0:
-		return DefaultIdleTimeout
-	case s.IdleTimeout < 0:
-		return 0
-	}
-	return s.IdleTimeout
-}
+func (s *Server) idle() time.Duration { return orDefault(s.IdleTimeout, DefaultIdleTimeout, true) }
 
-func (s *Server) skew() time.Duration {
-	if s.TimeSkewThreshold <= 0 {
-		return DefaultTimeSkewThreshold
-	}
-	return s.TimeSkewThreshold
-}
-
-// deadline returns the deadline for one idle-bounded step starting now.
 func (s *Server) deadline() time.Time {
 	if d := s.idle(); d > 0 {
 		return time.Now().Add(d)

@@ -229,14 +229,7 @@ func TestPipelineTelegrafExecd(t *testing.T) {
 	checkSchema(t, db, "telegraf")
 
 	// The server goes away: the next runs write connection_failed points.
-	srv.stop()
-	down := time.Now().UTC()
-	ps = waitPoints(t, db, "telegraf", fmt.Sprintf(`"result" != 'success' AND time > '%s'`, down.Format(time.RFC3339Nano)),
-		map[string]int{
-			"tcp/forward/connection_failed": 1,
-			"tcp/reverse/connection_failed": 1,
-		}, 60*time.Second, tp)
-	checkFailurePoints(t, ps)
+	checkServerGone(t, db, srv, tp)
 }
 
 // The exec route: Telegraf starts `iperfmon once` every interval.
@@ -265,14 +258,7 @@ func TestPipelineTelegrafExec(t *testing.T) {
 	checkSchema(t, db, "telegraf")
 
 	// once exits 1 when tests fail; ignore_error = true in the example keeps the points.
-	srv.stop()
-	down := time.Now().UTC()
-	ps = waitPoints(t, db, "telegraf", fmt.Sprintf(`"result" != 'success' AND time > '%s'`, down.Format(time.RFC3339Nano)),
-		map[string]int{
-			"tcp/forward/connection_failed": 1,
-			"tcp/reverse/connection_failed": 1,
-		}, 60*time.Second, tp)
-	checkFailurePoints(t, ps)
+	checkServerGone(t, db, srv, tp)
 }
 
 // The compiled-in route: Telegraf built with plugins/inputs/iperf3 reads the
@@ -300,9 +286,16 @@ func TestPipelineTelegrafPlugin(t *testing.T) {
 	checkSuccessPoints(t, ps, srv.Port)
 	checkSchema(t, db, "telegraf")
 
+	checkServerGone(t, db, srv, tp)
+}
+
+// checkServerGone stops srv and waits for the failure points of the runs
+// after it: a dead server must show up in InfluxDB, not as silence.
+func checkServerGone(t *testing.T, db *influxDB, srv *iperfmonServer, tp *proc) {
+	t.Helper()
 	srv.stop()
 	down := time.Now().UTC()
-	ps = waitPoints(t, db, "telegraf", fmt.Sprintf(`"result" != 'success' AND time > '%s'`, down.Format(time.RFC3339Nano)),
+	ps := waitPoints(t, db, "telegraf", fmt.Sprintf(`"result" != 'success' AND time > '%s'`, down.Format(time.RFC3339Nano)),
 		map[string]int{
 			"tcp/forward/connection_failed": 1,
 			"tcp/reverse/connection_failed": 1,

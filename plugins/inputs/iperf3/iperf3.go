@@ -130,6 +130,9 @@ func (p *Iperf3) Start(acc telegraf.Accumulator) error {
 		p.runAll(ctx, acc, p.schedule.Next(time.Now()), true)
 	}))
 	p.cron.Start()
+	// An hourly schedule is silent for up to an hour: say when it begins.
+	p.Log.Infof("schedule %q: %d test(s), first run at %s", p.Schedule, len(p.targets),
+		p.schedule.Next(time.Now()).Format(time.RFC3339))
 	return nil
 }
 

@@ -369,3 +369,23 @@ func TestCronLogger(t *testing.T) {
 	require.Equal(t, byte('E'), msgs[1].Level)
 	require.Contains(t, msgs[1].Text, "cron: panic: boom stack")
 }
+
+// Start says when a schedule first runs: an hourly table is otherwise
+// silent for up to an hour.
+func TestStartLogsFirstRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tbl := table("first.test")
+		tbl.Schedule = "0 * * * *"
+		p := newPlugin(t, tbl, newRecorder(0).run)
+		log := &testutil.CaptureLogger{}
+		p.Log = log
+		require.NoError(t, p.Start(&testutil.Accumulator{}))
+		defer p.Stop()
+		now := time.Now()
+		next := time.Date(now.Year(), now.Month(), now.Day(), now.Hour()+1, 0, 0, 0, time.Local)
+		msgs := log.Messages()
+		require.Len(t, msgs, 1)
+		require.Equal(t, byte('I'), msgs[0].Level)
+		require.Equal(t, fmt.Sprintf(`schedule "0 * * * *": 2 test(s), first run at %s`, next.Format(time.RFC3339)), msgs[0].Text)
+	})
+}
