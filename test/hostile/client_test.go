@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/iperfmon/iperfmon/internal/leakcheck"
 	"github.com/iperfmon/iperfmon/measure"
 )
 
@@ -319,9 +320,7 @@ func TestHostileServer(t *testing.T) {
 		heap    uint64
 	}
 	var table []row
-	goroutines0 := runtime.NumGoroutine()
-	fds0 := openFDs(t)
-	heap0 := heapAfterGC()
+	base := leakcheck.Take()
 	for _, tc := range hostileCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			baseline := runtime.NumGoroutine()
@@ -366,18 +365,15 @@ func TestHostileServer(t *testing.T) {
 			require.Less(t, peak, uint64(maxHeapGrowth), "heap grew by %d MiB", peak>>20)
 		})
 	}
-	waitGoroutines(t, goroutines0, 5*time.Second)
-	waitFDs(t, fds0, 5*time.Second)
-	heap1 := heapAfterGC()
+	// Back to the start: goroutines and fds exactly, the live heap within 16 MiB.
+	after := leakcheck.Settle(t, base, 0, 16<<20, 5*time.Second)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-60s %9s %9s  %s\n", "case", "elapsed", "heap+KiB", "outcome")
 	for _, r := range table {
 		fmt.Fprintf(&b, "%-60s %9s %9d  %s\n", r.name, r.elapsed.Round(time.Millisecond), r.heap>>10, r.outcome)
 	}
-	fmt.Fprintf(&b, "live heap before %d KiB, after %d KiB; goroutines %d -> %d; fds %d -> %d",
-		heap0>>10, heap1>>10, goroutines0, runtime.NumGoroutine(), fds0, openFDs(t))
+	fmt.Fprintf(&b, "before: %s\nafter:  %s", base, after)
 	t.Log("\n" + b.String())
-	require.Less(t, int64(heap1)-int64(heap0), int64(16<<20), "live heap grew over the suite")
 }
 
 // requireSane checks that a successful result carries only figures a

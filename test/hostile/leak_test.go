@@ -1,12 +1,12 @@
 package hostile
 
 import (
-	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/leakcheck"
 )
 
 // memWatch samples the heap while a test runs and reports the peak growth
@@ -52,24 +52,6 @@ func (w *memWatch) Stop() uint64 {
 	return w.peak - w.base
 }
 
-// heapAfterGC is the live heap once garbage is collected.
-func heapAfterGC() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
-// openFDs counts this process's open file descriptors.
-func openFDs(t testing.TB) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	return len(ents)
-}
-
 // waitGoroutines polls until at most want goroutines remain, and fails
 // with every stack when they do not within limit.
 func waitGoroutines(t testing.TB, want int, limit time.Duration) int {
@@ -81,47 +63,9 @@ func waitGoroutines(t testing.TB, want int, limit time.Duration) int {
 			return n
 		}
 		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("goroutine leak: %d running, baseline %d\n%s", n, want, interesting(string(buf)))
+			t.Fatalf("goroutine leak: %d running, baseline %d\n%s", n, want, leakcheck.Goroutines())
 			return n
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// waitFDs polls until at most want descriptors are open.
-func waitFDs(t testing.TB, want int, limit time.Duration) int {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		n := openFDs(t)
-		if n <= want {
-			return n
-		}
-		if time.Now().After(deadline) {
-			links := []string{}
-			ents, _ := os.ReadDir("/proc/self/fd")
-			for _, e := range ents {
-				l, _ := os.Readlink("/proc/self/fd/" + e.Name())
-				links = append(links, e.Name()+"->"+l)
-			}
-			t.Fatalf("fd leak: %d open, baseline %d: %s", n, want, strings.Join(links, " "))
-			return n
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// interesting drops the testing framework's own goroutines from a dump.
-func interesting(dump string) string {
-	var keep []string
-	for _, g := range strings.Split(dump, "\n\n") {
-		if strings.Contains(g, "testing.(*T).Run") || strings.Contains(g, "testing.tRunner") && strings.Contains(g, "waitGoroutines") ||
-			strings.Contains(g, "testing.(*M).") || strings.Contains(g, "runtime.goexit") && strings.Contains(g, "os/signal") {
-			continue
-		}
-		keep = append(keep, g)
-	}
-	return strings.Join(keep, "\n\n")
 }
