@@ -5,7 +5,6 @@ package measure
 import (
 	"net"
 	"os"
-	"strconv"
 	"syscall"
 	"unsafe"
 
@@ -41,7 +40,7 @@ func newRawWriter(c *net.TCPConn) *rawWriter {
 
 func (w *rawWriter) send(fd uintptr) bool {
 	for w.off < len(w.p) {
-		n, _, e := syscall.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&w.p[w.off])), uintptr(min(len(w.p)-w.off, expChunk)))
+		n, _, e := syscall.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&w.p[w.off])), uintptr(len(w.p)-w.off))
 		switch e {
 		case 0:
 			w.off += int(n)
@@ -70,11 +69,3 @@ func (w *rawWriter) write(p []byte) (int, error) {
 	}
 	return n, nil
 }
-
-var expChunk = func() int {
-	v, err := strconv.Atoi(os.Getenv("IPERFMON_CHUNK"))
-	if err != nil || v <= 0 {
-		return 1 << 30
-	}
-	return v
-}()
