@@ -24,6 +24,9 @@
 #                   scripts/build-telegraf.sh (and cached) when unset
 #   IPERFMON_TELEGRAF_IPERF3  Telegraf with [[inputs.iperf3]] compiled in;
 #                   built by scripts/build-telegraf.sh --with-iperfmon when unset
+#   IPERFMON_IPERF3_318, IPERFMON_IPERF3_322  stock iperf3 3.18 (trixie) and
+#                   3.22 (sid) for interop, JSON and bench comparisons; fetched
+#                   by scripts/stock-iperf3.sh (and cached) when unset
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -214,6 +217,21 @@ soak_tests() {
 }
 
 echo "iperfmon test suite: $(go version), CI=${CI:-}, FUZZTIME=$FUZZTIME, logs in $logdir"
+
+# Stock iperf3 from newer Debian suites, unpacked beside the installed 3.12.
+# A version that cannot be fetched is said loudly here; its tests skip (or
+# fail under CI=true) naming the variable.
+for pair in 318:trixie 322:sid; do
+	var=IPERFMON_IPERF3_${pair%%:*}
+	if [[ -z "${!var:-}" ]]; then
+		if bin=$(bash scripts/stock-iperf3.sh "${pair#*:}"); then
+			export "$var=$bin"
+		else
+			echo "!!! stock iperf3 from Debian ${pair#*:} could not be fetched: tests against it will not run ($var unset)"
+		fi
+	fi
+	echo "$var=${!var:-} ($("${!var:-false}" --version 2>/dev/null | head -1))"
+done
 
 stage gofmt gofmt_check
 stage vet go vet ./...
