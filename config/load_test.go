@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +13,9 @@ import (
 	"github.com/iperfmon/iperfmon/measure"
 )
 
-const allowedKeys = "servers, schedule, splay, protocol, directions, duration, omit, parallel, bitrate, " +
-	"length, window, tos, family, connect_timeout, timeout, busy_retries, busy_backoff, username, password, " +
-	"rsa_public_key, interval_metrics"
+// allowedKeys is the list every unknown-key error ends with; TestKeysAreTheTags
+// keeps keys equal to the Table's toml tags.
+var allowedKeys = strings.Join(keys, ", ")
 
 // invalid maps each testdata/invalid-*.toml (one per rule) to its exact error.
 var invalid = map[string]string{
@@ -200,4 +201,21 @@ func TestSetDefaults(t *testing.T) {
 	want.BusyRetries = 0
 	require.Equal(t, want, tbl)
 	require.NoError(t, tbl.Validate())
+}
+
+// TestKeysAreTheTags fails when a key is added to Table but not to keys
+// (or keyKinds), which would let Telegraf accept a key that iperfmon run
+// refuses.
+func TestKeysAreTheTags(t *testing.T) {
+	var tags []string
+	typ := reflect.TypeFor[Table]()
+	for i := range typ.NumField() {
+		if tag := typ.Field(i).Tag.Get("toml"); tag != "" && tag != "-" {
+			tags = append(tags, tag)
+		}
+	}
+	require.Equal(t, tags, keys, "keys must list Table's toml tags in declaration order")
+	for _, k := range keys {
+		require.NotEmpty(t, keyKinds[k], "keyKinds has no entry for %q", k)
+	}
 }

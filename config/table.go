@@ -43,6 +43,13 @@ type Table struct {
 
 	IntervalMetrics bool `toml:"interval_metrics"`
 
+	// Fleets: exclusive wall-clock slots computed from one shared config
+	// (see fleet.go).
+	Fleet     []string `toml:"fleet"`      // every agent that runs this table
+	Mesh      []string `toml:"mesh"`       // "name=host[:port]": every agent tests every other
+	Agent     string   `toml:"agent"`      // this agent's name; default: the host name
+	SlotGuard Duration `toml:"slot_guard"` // added to duration + omit to make a slot
+
 	// rsaKey is the PEM read from RSAPublicKey by Validate.
 	rsaKey []byte
 	// src holds each key's value as written, when decoded from a file, so
@@ -59,6 +66,7 @@ const (
 	DefaultConnectTimeout = 5 * time.Second
 	DefaultBusyRetries    = 3
 	DefaultBusyBackoff    = 5 * time.Second
+	DefaultSlotGuard      = 2 * time.Second
 )
 
 // DefaultDirections is the default of the directions key.
@@ -76,6 +84,7 @@ func DefaultTable() Table {
 		ConnectTimeout: Duration(DefaultConnectTimeout),
 		BusyRetries:    DefaultBusyRetries,
 		BusyBackoff:    Duration(DefaultBusyBackoff),
+		SlotGuard:      Duration(DefaultSlotGuard),
 	}
 }
 
@@ -105,6 +114,9 @@ func (t *Table) SetDefaults() {
 	if t.BusyBackoff == 0 {
 		t.BusyBackoff = Duration(DefaultBusyBackoff)
 	}
+	if t.SlotGuard == 0 {
+		t.SlotGuard = Duration(DefaultSlotGuard)
+	}
 }
 
 // TestTimeout is the whole-test deadline: timeout, or duration + omit +
@@ -121,7 +133,7 @@ var keys = []string{
 	"servers", "schedule", "splay", "protocol", "directions", "duration", "omit",
 	"parallel", "bitrate", "length", "window", "tos", "family", "connect_timeout",
 	"timeout", "busy_retries", "busy_backoff", "username", "password",
-	"rsa_public_key", "interval_metrics",
+	"rsa_public_key", "interval_metrics", "fleet", "mesh", "agent", "slot_guard",
 }
 
 // keyKinds says what type of TOML value each key takes.
@@ -147,4 +159,8 @@ var keyKinds = map[string]string{
 	"password":         "a string",
 	"rsa_public_key":   "a string (a file path)",
 	"interval_metrics": "true or false",
+	"fleet":            `a list of agent names, e.g. ["probe-01", "probe-02"]`,
+	"mesh":             `a list of "name=host[:port]", e.g. ["probe-01=198.51.100.1", "probe-02=[2001:db8::2]:5201"]`,
+	"agent":            "a string (this agent's name in fleet or mesh)",
+	"slot_guard":       allowedDuration,
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"strconv"
 	"time"
 
@@ -11,7 +13,8 @@ import (
 
 // Target is one test of a table: one server in one direction.
 type Target struct {
-	Server    string // the servers entry as written
+	Server    string // the servers (or mesh) entry as written
+	Peer      string // the mesh peer's name; "" outside a mesh
 	Host      string // host name or address, without brackets
 	Port      int
 	Direction string // DirectionForward, DirectionReverse or DirectionBidir
@@ -39,11 +42,8 @@ func (t *Table) Targets() []Target {
 		key, _ = readRSAPublicKey(t.RSAPublicKey) // Validate reported any error
 	}
 	var out []Target
-	for _, s := range t.Servers {
-		host, port, err := ParseServer(s)
-		if err != nil {
-			continue
-		}
+	for _, e := range t.endpoints() {
+		host, port := e.Host, e.Port
 		for _, dir := range t.Directions {
 			test := measure.Test{
 				Host:           host,
@@ -65,7 +65,36 @@ func (t *Table) Targets() []Target {
 				Password:       password,
 				RSAPublicKey:   key,
 			}
-			out = append(out, Target{Server: s, Host: host, Port: port, Direction: dir, Test: test.WithDefaults()})
+			out = append(out, Target{Server: e.entry, Peer: e.Name, Host: host, Port: port, Direction: dir, Test: test.WithDefaults()})
+		}
+	}
+	return out
+}
+
+type endpoint struct {
+	MeshPeer        // Name is "" for a servers entry
+	entry    string // as written
+}
+
+// endpoints are the servers this agent tests: the servers entries, or in a
+// mesh every peer but this agent (sorted by name).
+func (t *Table) endpoints() []endpoint {
+	var out []endpoint
+	if len(t.Mesh) > 0 {
+		self := t.AgentName()
+		for _, e := range t.Mesh {
+			p, err := ParseMeshEntry(e)
+			if err == nil && p.Name != self {
+				out = append(out, endpoint{p, e})
+			}
+		}
+		slices.SortFunc(out, func(a, b endpoint) int { return strings.Compare(a.Name, b.Name) })
+		return out
+	}
+	for _, s := range t.Servers {
+		host, port, err := ParseServer(s)
+		if err == nil {
+			out = append(out, endpoint{MeshPeer{Host: host, Port: port}, s})
 		}
 	}
 	return out

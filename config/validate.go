@@ -31,7 +31,7 @@ const (
 func (t *Table) Validate() error {
 	for _, check := range []func() *Error{
 		t.checkServers, t.checkSchedule, t.checkProtocol, t.checkDirections,
-		t.checkTimes, t.checkStreams, t.checkFamily, t.checkBusy, t.checkAuth,
+		t.checkTimes, t.checkStreams, t.checkFamily, t.checkBusy, t.checkAuth, t.checkFleet,
 	} {
 		if err := check(); err != nil {
 			return err
@@ -41,6 +41,12 @@ func (t *Table) Validate() error {
 }
 
 func (t *Table) checkServers() *Error {
+	if len(t.Mesh) > 0 {
+		if len(t.Servers) > 0 {
+			return bad("servers", t.show("servers", "[…]"), "servers and mesh in one table", "servers = [] (or leave it out) when mesh is set: a mesh tests its own entries")
+		}
+		return nil
+	}
 	if len(t.Servers) == 0 {
 		return bad("servers", "[]", "", "one or more "+allowedServer)
 	}
