@@ -88,10 +88,11 @@ Examples:
   iperfmon once --config /etc/iperfmon/iperfmon.toml
 `
 
-const usageRun = `Usage: iperfmon run [--config FILE]
+const usageRun = `Usage: iperfmon run [--config FILE] [--agent NAME]
 
 Runs the tests of the [[inputs.iperf3]] tables in FILE on their schedules
-(cron specs, @every, splay) until stopped, and prints line protocol to
+(cron specs, @every, splay; fleet and mesh tables in their exclusive
+wall-clock slots, as the agent --agent names) until stopped, and prints line protocol to
 stdout as each test finishes. Made for Telegraf's [[inputs.execd]] with
 signal = "none": it exits cleanly on SIGTERM, SIGINT and when stdin is
 closed (execd closes it when Telegraf stops). SIGHUP is ignored: restart
@@ -103,6 +104,7 @@ Without --config it starts an embedded server on 127.0.0.1 and tests it
 
 Examples:
   iperfmon run --config /etc/iperfmon/iperfmon.toml
+  iperfmon run --config fleet.toml --agent probe-07
   iperfmon run                          demo against an embedded server
 `
 

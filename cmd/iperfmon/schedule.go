@@ -25,6 +25,7 @@ const (
 // scheduleFlags are the flags of once and run.
 type scheduleFlags struct {
 	config string
+	agent  string
 	output string
 	debug  bool
 	help   bool
@@ -40,6 +41,7 @@ func (a *app) parseScheduleFlags(mode, usage string, args []string, withOutput b
 	if withOutput {
 		fs.VarP(choiceValue{&sf.output, []string{outInflux, outPrometheus}}, "output", "o", "influx (line protocol) or prometheus (text exposition)")
 	}
+	fs.StringVar(&sf.agent, "agent", "", "this agent's name in the tables' fleet or mesh, and the agent tag of every point (default: each table's agent key, else the host name)")
 	fs.BoolVarP(&sf.debug, "debug", "d", false, "debug output on stderr")
 	fs.BoolVarP(&sf.help, "help", "h", false, "show this help")
 	if err := parseFlags(fs, args); err != nil {
@@ -203,6 +205,11 @@ func (a *app) loadPlugins(ctx context.Context, mode string, sf scheduleFlags, sc
 		t.Duration = config.Duration(demoDuration)
 		t.Splay = 0
 		tables = []config.Table{t}
+	}
+	if sf.agent != "" {
+		for i := range tables {
+			tables[i].Agent = sf.agent
+		}
 	}
 	plugins = iperf3.New(tables...)
 	for i, p := range plugins {

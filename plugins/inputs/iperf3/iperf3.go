@@ -38,6 +38,8 @@ type Iperf3 struct {
 
 	targets   []config.Target
 	schedule  cron.Schedule // nil: run on Telegraf's interval (Gather)
+	plan      *slotPlan     // fleet or mesh slots; nil: cron runs every target
+	agent     string        // the agent tag; "" outside fleets and meshes
 	skipped   atomic.Int64
 	lastStart []atomic.Int64 // per target: when its last test started (Unix ns)
 	skipStat  selfstat.Stat
@@ -87,6 +89,15 @@ func (p *Iperf3) Init() error {
 		p.schedule = s
 	}
 	p.targets = p.Targets()
+	plan, err := newSlotPlan(&p.Table, p.targets)
+	if err != nil {
+		return err
+	}
+	p.plan = plan
+	p.agent = ""
+	if p.Slotted() || p.Agent != "" {
+		p.agent = p.AgentName()
+	}
 	p.lastStart = make([]atomic.Int64, len(p.targets))
 	if p.Log == nil {
 		p.Log = logger.New("inputs", "iperf3", "")
@@ -114,6 +125,15 @@ func (p *Iperf3) Start(acc telegraf.Accumulator) error {
 	defer p.mu.Unlock()
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if p.schedule == nil {
+		return nil
+	}
+	if p.plan != nil {
+		ctx := p.ctx
+		p.wg.Go(func() { p.slotLoop(ctx, acc) })
+		if idx, start, _, ok := p.plan.next(time.Now()); ok {
+			p.Log.Infof("agent %q: %d test(s) in slots of %d per period of schedule %q; first: %s %s at %s",
+				p.agent, len(p.targets), p.plan.count, p.Schedule, p.targets[idx].Addr(), p.targets[idx].Direction, start.Format(time.RFC3339))
+		}
 		return nil
 	}
 	log := cronLogger{p.Log}

@@ -90,8 +90,12 @@ func tagsFor(target config.Target, dir measure.Direction) map[string]string {
 	if port == 0 {
 		port = measure.DefaultPort
 	}
+	server := target.Host
+	if target.Peer != "" {
+		server = target.Peer // a mesh names its hosts
+	}
 	return map[string]string{
-		"server":    target.Host,
+		"server":    server,
 		"port":      strconv.Itoa(port),
 		"protocol":  string(protocol),
 		"direction": string(dir),
@@ -178,6 +182,20 @@ func intervalMetrics(target config.Target, dir measure.Direction, d *measure.Dir
 		out = append(out, metric.New(IntervalMeasurement, tags, f, at))
 	}
 	return out
+}
+
+// addAgent tags a point with this agent's name (fleets, meshes, or an
+// agent key set), and the iperf3 point of a test run in a fleet or mesh
+// slot with slot_late_ms: how late it started against its slot, so that
+// drift between agents shows.
+func addAgent(m telegraf.Metric, agent string, late *time.Duration) {
+	if agent == "" {
+		return
+	}
+	m.AddTag("agent", agent)
+	if late != nil && m.Name() == Measurement {
+		m.AddField("slot_late_ms", ms(*late))
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

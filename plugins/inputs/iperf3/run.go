@@ -53,6 +53,7 @@ func (p *Iperf3) runAll(ctx context.Context, acc telegraf.Accumulator, slotEnd t
 			return
 		}
 		for _, m := range Metrics(target, res, err, start, p.IntervalMetrics) {
+			addAgent(m, p.agent, nil)
 			acc.AddMetric(m)
 		}
 	}
