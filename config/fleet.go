@@ -192,12 +192,12 @@ func (t *Table) checkFleet() *Error {
 	}
 	agent := t.AgentName()
 	if _, ok := seen[agent]; !ok {
-		how := "agent"
+		from := "agent"
 		if t.Agent == "" {
-			how = "agent (empty: the host name)"
+			from = "the host name, as agent is empty"
 		}
-		return bad(key, t.show(key, "[…]"), fmt.Sprintf("this agent's name %q, from %s, is not in %s %s", agent, how, key, quoteList(names)),
-			fmt.Sprintf("a list that names every agent running this table; set agent (or iperfmon run --agent) to one of %s", quoteList(names)))
+		return bad(key, t.show(key, quoteList(names)), fmt.Sprintf("this agent's name %q (from %s) is not in %s", agent, from, key),
+			fmt.Sprintf("a list naming every agent that runs this table; or set agent (or iperfmon run --agent) to one of its %d names", len(names)))
 	}
 	if t.Schedule == "" {
 		return bad("schedule", qs(""), key+" slots need a schedule to divide", `a schedule such as "*/10 * * * *" or "@every 10m"`)

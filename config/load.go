@@ -11,15 +11,27 @@ import (
 	"github.com/influxdata/toml/ast"
 )
 
+// Option changes every table after decoding and before validation.
+type Option func(*Table)
+
+// WithAgent sets every table's agent, as iperfmon run --agent does.
+func WithAgent(name string) Option {
+	return func(t *Table) {
+		if name != "" {
+			t.Agent = name
+		}
+	}
+}
+
 // Load reads a file of [[inputs.iperf3]] tables (what iperfmon once/run
-// read) and returns them decoded over DefaultTable and validated. Errors
-// are prefixed with the path.
-func Load(path string) ([]Table, error) {
+// read) and returns them decoded over DefaultTable, changed by opts and
+// validated. Errors are prefixed with the path.
+func Load(path string, opts ...Option) ([]Table, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	tables, err := Parse(data)
+	tables, err := Parse(data, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -29,7 +41,7 @@ func Load(path string) ([]Table, error) {
 // Parse decodes and validates a file of [[inputs.iperf3]] tables. Anything
 // else in the file (other tables, top-level keys, unknown keys inside a
 // table) is an error naming it and its line.
-func Parse(data []byte) ([]Table, error) {
+func Parse(data []byte, opts ...Option) ([]Table, error) {
 	root, err := toml.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
@@ -59,6 +71,9 @@ func Parse(data []byte) ([]Table, error) {
 		if err := decodeTable(tbl, &tables[i]); err != nil {
 			err.Index = i
 			return nil, err
+		}
+		for _, o := range opts {
+			o(&tables[i])
 		}
 		if err := tables[i].Validate(); err != nil {
 			var ce *Error

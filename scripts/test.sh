@@ -19,7 +19,7 @@
 #   SOAK_TESTS      tests in the in-process soak, default 1000
 #   SOAK_DURATION   how long the `iperfmon run` soak runs, default 75s
 #   GOTEST_FLAGS    extra flags for go test (e.g. "-run TestX -v")
-#   SKIP_STAGES     space-separated stage names to skip (gofmt vet staticcheck test fuzz e2e accuracy soak)
+#   SKIP_STAGES     space-separated stage names to skip (gofmt vet staticcheck test fuzz e2e accuracy fleet soak)
 #   IPERFMON_TELEGRAF  stock Telegraf for the e2e suite; built by
 #                   scripts/build-telegraf.sh (and cached) when unset
 #   IPERFMON_TELEGRAF_IPERF3  Telegraf with [[inputs.iperf3]] compiled in;
@@ -98,7 +98,7 @@ staticcheck_run() {
 # links and must not share the CPU with the race-enabled unit tests.
 # The soak (stage soak) runs alone too: it asserts that goroutines, fds and
 # RSS return to baseline and runs `iperfmon run` on a 1 s schedule.
-unit_packages() { go list ./... | grep -v '/test/\(e2e\|accuracy\|soak\)\(/\|$\)'; }
+unit_packages() { go list ./... | grep -v '/test/\(e2e\|accuracy\|soak\|fleet\)\(/\|$\)'; }
 
 unit_tests() {
 	local pkgs
@@ -204,6 +204,14 @@ accuracy_tests() {
 	go test -v -count=1 -timeout 20m "${extra[@]}" ./test/accuracy/... 2>&1 | tee "$logdir/accuracy.log"
 }
 
+# fleet_tests runs test/fleet alone (root; ip, tc, iperf3): 24 agents with
+# fleet slots and the same with splay against stock iperf3 and iperfmon
+# servers, and a mesh of 8, over shaped links for two periods (~4 minutes).
+fleet_tests() {
+	go test -v -count=1 -timeout 15m "${extra[@]}" ./test/fleet/... 2>&1 | tee "$logdir/fleet.log"
+	return "${PIPESTATUS[0]}"
+}
+
 # soak_tests runs test/soak alone with -race: 1,000 in-process tests, then
 # `iperfmon run` against `iperfmon server` for SOAK_DURATION (75 s).
 soak_tests() {
@@ -240,6 +248,7 @@ stage test unit_tests
 stage fuzz fuzz_all
 stage e2e e2e_tests
 stage accuracy accuracy_tests
+stage fleet fleet_tests
 stage soak soak_tests
 
 total=$(($(date +%s) - suite_start))

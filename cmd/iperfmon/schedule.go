@@ -173,7 +173,7 @@ func (a *app) loadPlugins(ctx context.Context, mode string, sf scheduleFlags, sc
 	var tables []config.Table
 	if sf.config != "" {
 		var err error
-		tables, err = config.Load(sf.config)
+		tables, err = config.Load(sf.config, config.WithAgent(sf.agent))
 		if err != nil {
 			log.Errorf("iperfmon %s: %v", mode, err)
 			return nil, nil, exitUsage
@@ -208,7 +208,7 @@ func (a *app) loadPlugins(ctx context.Context, mode string, sf scheduleFlags, sc
 	}
 	if sf.agent != "" {
 		for i := range tables {
-			tables[i].Agent = sf.agent
+			tables[i].Agent = sf.agent // the demo's table too
 		}
 	}
 	plugins = iperf3.New(tables...)
