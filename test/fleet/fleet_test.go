@@ -26,9 +26,12 @@ const (
 	maxError = 0.03 // hidden sharing would halve a rate
 )
 
+// Each test measures 1 s after 1 s of omit (leaving TCP's start on a
+// shaped link out of the rate), with a 1 s guard: 3 s slots.
 const (
-	agents      = 24
-	testSeconds = 1
+	agents   = 24
+	omit     = time.Second
+	slotTime = 3 * time.Second
 )
 
 var serverKinds = []string{"iperf3", "iperf3", "iperfmon"} // stock 3.12 twice, ours once
@@ -50,7 +53,7 @@ func TestFleetSlots(t *testing.T) {
 		addr := fmt.Sprintf("192.0.2.%d", 201+j)
 		servers = append(servers, addr)
 		for _, l := range []*lan{fleetLAN, splayLAN} {
-			h := l.addHost(fmt.Sprintf("srv%d", j+1), addr, linkRate)
+			h := l.addHost(fmt.Sprintf("srv%d", j+1), addr, linkRate, bothWays)
 			if kind == "iperf3" {
 				l.start(h, iperf3, "-s", "-p", "5201")
 			} else {
@@ -61,19 +64,20 @@ func TestFleetSlots(t *testing.T) {
 	hosts := map[*lan][]*host{}
 	for i, n := range names {
 		for _, l := range []*lan{fleetLAN, splayLAN} {
-			hosts[l] = append(hosts[l], l.addHost(n, fmt.Sprintf("192.0.2.%d", i+1), 0))
+			hosts[l] = append(hosts[l], l.addHost(n, fmt.Sprintf("192.0.2.%d", i+1), 0, bothWays))
 		}
 	}
 
-	// 24 agents × 2 directions slots of 1s + 1s guard (3 servers side by side).
+	// 24 agents × 2 directions slots (3 servers side by side).
 	slots := agents * 2
-	period, first := choosePeriod(time.Duration(slots)*2*time.Second, 4*time.Second)
+	period, first := choosePeriod(time.Duration(slots)*slotTime, 4*time.Second)
 	common := fmt.Sprintf(`  servers = %s
   schedule = "@every %s"
   directions = ["forward", "reverse"]
-  duration = "%ds"
+  duration = "1s"
+  omit = "1s"
   connect_timeout = "2s"
-`, tomlList(servers), period, testSeconds)
+`, tomlList(servers), period)
 	dir := t.TempDir()
 	fleetConf := write(t, dir, "fleet.toml", "[[inputs.iperf3]]\n"+common+
 		fmt.Sprintf("  fleet = %s\n  slot_guard = \"1s\"\n", tomlList(names)))
@@ -120,11 +124,16 @@ func TestFleetSlots(t *testing.T) {
 			}
 		}
 	}
+	requireOneAtATime(t, fleet.points, "server")
+	requireOneAtATime(t, fleet.points, "agent")
 	if fleetStats.busy != 0 || fleetStats.failed != 0 || fleet.skipped != 0 {
 		t.Errorf("fleet: %d busy, %d other failures, %d skipped; want none", fleetStats.busy, fleetStats.failed, fleet.skipped)
 		for _, e := range fleetStats.errors {
 			t.Log(e)
 		}
+	}
+	for _, o := range fleetStats.outliers {
+		t.Log("fleet outlier: " + o)
 	}
 	if fleetStats.worst > maxError {
 		t.Errorf("fleet: worst rate error %.1f%% (%s), want ≤ %.0f%%: a test shared its server's link", 100*fleetStats.worst, fleetStats.worstAt, 100*maxError)
@@ -158,20 +167,21 @@ func TestMeshSlots(t *testing.T) {
 		addr := fmt.Sprintf("198.51.100.%d", i+1)
 		names = append(names, name)
 		entries = append(entries, name+"="+addr)
-		h := l.addHost(name, addr, linkRate)
+		h := l.addHost(name, addr, linkRate, receiveOnly)
 		hosts = append(hosts, h)
 		l.start(h, iperfmonPath, "server", "-p", "5201")
 	}
-	// 7 rounds × 2 roles × 1 direction slots of 1s + 1s guard.
-	period, first := choosePeriod(28*time.Second, 4*time.Second)
+	// 7 rounds × 2 roles × 1 direction.
+	period, first := choosePeriod(14*slotTime, 4*time.Second)
 	conf := write(t, t.TempDir(), "mesh.toml", fmt.Sprintf(`[[inputs.iperf3]]
   mesh = %s
   schedule = "@every %s"
   directions = ["forward"]
-  duration = "%ds"
+  duration = "1s"
+  omit = "1s"
   slot_guard = "1s"
   connect_timeout = "2s"
-`, tomlList(entries), period, testSeconds))
+`, tomlList(entries), period))
 	time.Sleep(time.Second)
 	var procs []*proc
 	for i, h := range hosts {
@@ -202,26 +212,41 @@ func TestMeshSlots(t *testing.T) {
 			}
 		}
 	}
-	// Each host in at most one test at any time, from the points' measured spans.
-	byHost := map[string][]point{}
-	for _, p := range res.points {
-		byHost[p.tags["agent"]] = append(byHost[p.tags["agent"]], p)
-		byHost[p.tags["server"]] = append(byHost[p.tags["server"]], p)
-	}
-	for h, ps := range byHost {
-		sort.Slice(ps, func(i, j int) bool { return ps[i].time.Before(ps[j].time) })
-		for i := 1; i < len(ps); i++ {
-			if ps[i].time.Before(ps[i-1].end()) {
-				t.Errorf("%s in two tests at once: %s>%s from %s and %s>%s from %s", h,
-					ps[i-1].tags["agent"], ps[i-1].tags["server"], ps[i-1].time.Format(time.StampMilli),
-					ps[i].tags["agent"], ps[i].tags["server"], ps[i].time.Format(time.StampMilli))
-			}
-		}
+	// Each host in at most one test at any time, as client or server.
+	requireOneAtATime(t, res.points, "agent", "server")
+	for _, o := range stats.outliers {
+		t.Log("mesh outlier: " + o)
 	}
 	if stats.busy != 0 || stats.failed != 0 || res.skipped != 0 || stats.worst > maxError {
 		t.Errorf("mesh: %d busy, %d failed, %d skipped, worst rate error %.1f%% (%s)", stats.busy, stats.failed, res.skipped, 100*stats.worst, stats.worstAt)
 		for _, e := range stats.errors {
 			t.Log(e)
+		}
+	}
+}
+
+// requireOneAtATime fails when two tests that name the same host in one
+// of the tags overlap in time (from each point's start, omit and
+// duration_seconds).
+func requireOneAtATime(t *testing.T, points []point, tags ...string) {
+	t.Helper()
+	byHost := map[string][]point{}
+	for _, p := range points {
+		if p.tags["result"] != "success" {
+			continue
+		}
+		for _, tag := range tags {
+			byHost[p.tags[tag]] = append(byHost[p.tags[tag]], p)
+		}
+	}
+	for h, ps := range byHost {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].time.Before(ps[j].time) })
+		for i := 1; i < len(ps); i++ {
+			if end := ps[i-1].end(omit); ps[i].time.Before(end) {
+				t.Errorf("%s in two tests at once: %s>%s %s from %s to %s and %s>%s %s from %s", h,
+					ps[i-1].tags["agent"], ps[i-1].tags["server"], ps[i-1].tags["direction"], ps[i-1].time.Format(time.StampMilli), end.Format(time.StampMilli),
+					ps[i].tags["agent"], ps[i].tags["server"], ps[i].tags["direction"], ps[i].time.Format(time.StampMilli))
+			}
 		}
 	}
 }
@@ -280,7 +305,7 @@ type stats struct {
 	tests, measured, busy, failed int
 	median, worst                 float64
 	worstAt                       string
-	errors                        []string
+	errors, outliers              []string
 }
 
 // summarize counts the points that started in [from, to).
@@ -297,6 +322,11 @@ func summarize(points []point, from, to time.Time) stats {
 			s.measured++
 			e := math.Abs(p.float("bits_per_second")-goodput) / goodput
 			errs = append(errs, e)
+			if e > maxError && len(s.outliers) < 10 {
+				s.outliers = append(s.outliers, fmt.Sprintf("%s>%s %s at %s: %.2f Mbit/s received, %.2f sent, %ss, late %sms",
+					p.tags["agent"], p.tags["server"], p.tags["direction"], p.time.Format(time.StampMilli),
+					p.float("bits_per_second")/1e6, p.float("sender_bits_per_second")/1e6, p.fields["duration_seconds"], p.fields["slot_late_ms"]))
+			}
 			if e > s.worst {
 				s.worst = e
 				s.worstAt = fmt.Sprintf("%s>%s %s at %s: %.2f Mbit/s", p.tags["agent"], p.tags["server"], p.tags["direction"],

@@ -71,10 +71,18 @@ func newLAN(t testing.TB) *lan {
 	return l
 }
 
-// addHost creates a host namespace with addr/24 on eth0. With rate > 0,
-// both directions of its link are shaped to rate bits/s (tbf on eth0 and on
-// its bridge port), so that two tests at once on this host share the rate.
-func (l *lan) addHost(name, addr string, rate float64) *host {
+// shaping says which directions of a host's link are shaped.
+type shaping int
+
+const (
+	bothWays    shaping = iota // what it sends (eth0) and receives (its bridge port)
+	receiveOnly                // only its bridge port: one shaper on every path of a mesh
+)
+
+// addHost creates a host namespace with addr/24 on eth0. With rate > 0 its
+// link is shaped to rate bits/s (tbf), so that two tests at once on this
+// host share the rate.
+func (l *lan) addHost(name, addr string, rate float64, how shaping) *host {
 	l.t.Helper()
 	h := &host{name: name, ns: l.id + "-" + name, addr: addr, port: "p" + strconv.Itoa(l.ports)}
 	l.ports++
@@ -91,7 +99,11 @@ func (l *lan) addHost(name, addr string, rate float64) *host {
 		// A burst of a few packets and 20 ms of queue: a TCP sender keeps
 		// the link busy, and a second test on it would show as half rate.
 		burst := strconv.Itoa(max(int(rate/8/1000*2), 4*1514))
-		for _, dev := range [][2]string{{h.ns, "eth0"}, {l.sw, h.port}} {
+		devs := [][2]string{{l.sw, h.port}}
+		if how == bothWays {
+			devs = append(devs, [2]string{h.ns, "eth0"})
+		}
+		for _, dev := range devs {
 			steps = append(steps, []string{l.tc, "-n", dev[0], "qdisc", "add", "dev", dev[1], "root", "tbf",
 				"rate", r, "burst", burst, "latency", "20ms"})
 		}

@@ -24,9 +24,10 @@ func (p point) float(k string) float64 {
 	return f
 }
 
-// end is when the measured part of the test ended.
-func (p point) end() time.Time {
-	return p.time.Add(time.Duration(p.float("duration_seconds") * float64(time.Second)))
+// end is when the measured part of the test ended: its start, the
+// omitted time and the measured time.
+func (p point) end(omit time.Duration) time.Time {
+	return p.time.Add(omit + time.Duration(p.float("duration_seconds")*float64(time.Second)))
 }
 
 // parsePoints parses the lines of out; anything that is not line protocol
