@@ -16,7 +16,7 @@ const (
 )
 
 // Table is one [[inputs.iperf3]] table. The toml tags are the keys users
-// write; see DESIGN.md and plugins/inputs/iperf3/sample.conf.
+// write; see plugins/inputs/iperf3/sample.conf.
 type Table struct {
 	Servers    []string `toml:"servers"`
 	Schedule   string   `toml:"schedule"`
@@ -72,7 +72,7 @@ const (
 // DefaultDirections is the default of the directions key.
 func DefaultDirections() []string { return []string{DirectionForward, DirectionReverse} }
 
-// DefaultTable returns a table with every default of DESIGN.md filled in
+// DefaultTable returns a table with every documented default filled in
 // and no servers. Decode a user's table on top of it.
 func DefaultTable() Table {
 	return Table{

@@ -182,12 +182,12 @@ func checkSchema(t *testing.T, db *influxDB, database string) {
 	t.Helper()
 	for _, s := range db.mustQuery(t, database, `SHOW FIELD KEYS FROM "iperf3"`) {
 		for _, k := range s.column("fieldKey") {
-			require.Contains(t, schemaFields, k, "field not in DESIGN.md's schema")
+			require.Contains(t, schemaFields, k, "field not in the metric schema (plugin README)")
 		}
 	}
 	for _, s := range db.mustQuery(t, database, `SHOW TAG KEYS FROM "iperf3"`) {
 		for _, k := range s.column("tagKey") {
-			require.Contains(t, schemaTags, k, "tag not in DESIGN.md's schema")
+			require.Contains(t, schemaTags, k, "tag not in the metric schema (plugin README)")
 		}
 	}
 }

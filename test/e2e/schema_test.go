@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The metric schema of DESIGN.md ("Metrics"). The examples may reference only
-// these names; TestSchemaMatchesDesign keeps this copy honest.
+// The metric schema: the plugin README's Metrics section. The examples may
+// reference only these names; TestSchemaMatchesREADME keeps this copy honest.
 var (
 	schemaMeasurements = []string{"iperf3", "iperf3_interval"}
-	schemaTags         = []string{"server", "port", "protocol", "direction", "bidir", "result"}
+	schemaTags         = []string{"server", "port", "protocol", "direction", "bidir", "result", "agent"}
 	schemaFields       = []string{
 		"bits_per_second", "sender_bits_per_second",
 		"bytes_sent", "bytes_received",
@@ -27,66 +27,69 @@ var (
 		"jitter_ms", "lost_packets", "packets", "lost_percent", "out_of_order_packets",
 		"cpu_local_total_percent", "cpu_local_user_percent", "cpu_local_system_percent",
 		"cpu_remote_total_percent", "cpu_remote_user_percent", "cpu_remote_system_percent",
-		"result_code", "error",
+		"result_code", "error", "slot_late_ms",
 	}
 	schemaResults = []string{"success", "connection_failed", "timeout", "server_busy",
 		"access_denied", "auth_failed", "server_error", "protocol_error"}
 )
 
-// designPath finds DESIGN.md in the shared directory beside the repository
-// (CI clones the repository next to it).
-func designPath(t *testing.T) string {
-	for _, p := range []string{
-		filepath.Join(repoRoot(t), "..", "shared", "DESIGN.md"),
-		filepath.Join(repoRoot(t), "docs", "DESIGN.md"),
-	} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
+// pluginREADME is the metric reference users read.
+func pluginREADME(t *testing.T) string {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "plugins", "inputs", "iperf3", "README.md"))
+	require.NoError(t, err)
+	return string(b)
 }
 
-func TestSchemaMatchesDesign(t *testing.T) {
-	p := designPath(t)
-	if p == "" {
-		t.Skip("DESIGN.md not found beside the repository (../shared/DESIGN.md)")
+// readmeNames returns the names of the bullets under "  - kind:" of the
+// measurement's block in the README's Metrics section: "    - a, b (…)"
+// with continuation lines indented further.
+func readmeNames(t *testing.T, readme, measurement, kind string) []string {
+	i := strings.Index(readme, "\n## Metrics")
+	require.GreaterOrEqual(t, i, 0, "the plugin README has no Metrics section")
+	sec := readme[i+1:]
+	if j := strings.Index(sec[3:], "\n## "); j >= 0 {
+		sec = sec[:j+3]
 	}
-	b, err := os.ReadFile(p)
-	require.NoError(t, err)
-	design := string(b)
-	i := strings.Index(design, "## Metrics")
-	require.GreaterOrEqual(t, i, 0, "DESIGN.md has no Metrics section")
-	metrics := design[i:]
-	if j := strings.Index(metrics[3:], "\n## "); j >= 0 {
-		metrics = metrics[:j+3]
+	b := strings.Index(sec, "\n- "+measurement+"\n")
+	require.GreaterOrEqual(t, b, 0, "no %s block in the Metrics section", measurement)
+	block := sec[b+1:]
+	if e := strings.Index(block[2:], "\n- "); e >= 0 {
+		block = block[:e+2]
 	}
-
-	// Fields: first column of the table, plus the error string field.
-	var fields []string
-	row := regexp.MustCompile(`(?m)^\| ([a-z0-9_, ]+) \|`)
-	for _, m := range row.FindAllStringSubmatch(metrics, -1) {
-		for f := range strings.SplitSeq(m[1], ",") {
-			if f = strings.TrimSpace(f); f != "field" {
-				fields = append(fields, f)
+	k := strings.Index(block, "\n  - "+kind+":\n")
+	require.GreaterOrEqual(t, k, 0, "%s has no %s list", measurement, kind)
+	var bullets []string
+	for _, line := range strings.Split(block[k+len(kind)+7:], "\n") {
+		switch {
+		case strings.HasPrefix(line, "    - "):
+			bullets = append(bullets, strings.TrimPrefix(line, "    - "))
+		case strings.HasPrefix(line, "      ") && len(bullets) > 0:
+			bullets[len(bullets)-1] += " " + strings.TrimSpace(line)
+		default:
+			if len(bullets) > 0 || !strings.HasPrefix(line, "    ") {
+				goto done
 			}
 		}
 	}
-	require.Contains(t, metrics, "`error` string field")
-	fields = append(fields, "error")
-	require.ElementsMatch(t, schemaFields, fields, "fields in DESIGN.md's table")
-
-	// Tags: the backticked names in the "Tags:" paragraph.
-	tagPara := metrics[strings.Index(metrics, "Tags:"):]
-	tagPara = tagPara[:strings.Index(tagPara, "\n\n")]
-	var tags []string
-	for _, m := range regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(tagPara, -1) {
-		tags = append(tags, m[1])
+done:
+	var names []string
+	for _, b := range bullets {
+		head, _, _ := strings.Cut(b, " (")
+		for n := range strings.SplitSeq(head, ",") {
+			names = append(names, strings.TrimSpace(n))
+		}
 	}
-	require.ElementsMatch(t, schemaTags, tags, "tags in DESIGN.md")
+	return names
+}
 
+// TestSchemaMatchesREADME keeps this copy of the schema equal to the
+// metric reference of the plugin's README.
+func TestSchemaMatchesREADME(t *testing.T) {
+	readme := pluginREADME(t)
+	require.ElementsMatch(t, schemaFields, readmeNames(t, readme, "iperf3", "fields"), "fields of iperf3 in the plugin README")
+	require.ElementsMatch(t, schemaTags, readmeNames(t, readme, "iperf3", "tags"), "tags of iperf3 in the plugin README")
 	for _, r := range schemaResults {
-		require.Contains(t, metrics, r, "result value")
+		require.Contains(t, readme, "`"+r+"`", "result value")
 	}
 }
 
@@ -129,7 +132,7 @@ func checkInfluxQLNames(t *testing.T, q string, aliases ...string) {
 	require.NotEmpty(t, quoted, "no identifiers found in %q", q)
 	known := slices.Concat(schemaMeasurements, schemaTags, schemaFields, aliases)
 	for _, name := range quoted {
-		require.Contains(t, known, name, "%q references %q, which is not in the metric schema (DESIGN.md)", q, name)
+		require.Contains(t, known, name, "%q references %q, which is not in the metric schema (the plugin README)", q, name)
 	}
 }
 
