@@ -127,7 +127,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	acc := &accumulator{sink: func(m telegraf.Metric) error { return lw.write(m) }, log: log}
 	for i, p := range plugins {
 		if err := p.Start(acc); err != nil {
-			log.Errorf("start table %d: %v", i+1, err)
+			log.Errorf("start inputs.iperf3[%d]: %v", i, err)
 			for _, q := range plugins[:i] {
 				q.Stop()
 			}
@@ -185,8 +185,8 @@ func (a *app) loadPlugins(ctx context.Context, mode string, sf scheduleFlags, sc
 		for i, t := range tables {
 			if mode == "run" && t.Schedule == "" {
 				// Telegraf's interval is the schedule of such a table; run has none.
-				log.Errorf("iperfmon run: %s: table %d (servers %v): schedule is empty; run needs one, e.g. schedule = \"*/15 * * * *\" (or use iperfmon once under Telegraf's [[inputs.exec]])",
-					sf.config, i+1, t.Servers)
+				log.Errorf("iperfmon run: %s: inputs.iperf3[%d] (servers %v): schedule is empty; run needs one, e.g. schedule = \"*/15 * * * *\" (or use iperfmon once under Telegraf's [[inputs.exec]])",
+					sf.config, i, t.Servers)
 				return nil, nil, exitUsage
 			}
 		}
@@ -218,7 +218,7 @@ func (a *app) loadPlugins(ctx context.Context, mode string, sf scheduleFlags, sc
 			stop()
 			where := "built-in config"
 			if sf.config != "" {
-				where = fmt.Sprintf("%s: table %d", sf.config, i+1)
+				where = fmt.Sprintf("%s: inputs.iperf3[%d]", sf.config, i)
 			}
 			log.Errorf("iperfmon %s: %s: %v", mode, where, err)
 			return nil, nil, exitUsage
