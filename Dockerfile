@@ -14,15 +14,17 @@
 ARG GO_VERSION=1.26
 ARG TELEGRAF_VERSION=1.37
 
-FROM golang:${GO_VERSION} AS build
+# The builder runs on the build host and cross-compiles, so that
+# `docker buildx build --platform linux/amd64,linux/arm64 .` needs no emulation.
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=
+ARG TARGETOS TARGETARCH VERSION=
 # Static (no libc, no loader), reproducible paths, and the time-zone
 # database inside the binary for CRON_TZ= schedules (scratch has none).
-RUN CGO_ENABLED=0 go build -trimpath -tags timetzdata -ldflags "-s -w -X main.version=${VERSION}" -o /out/iperfmon ./cmd/iperfmon
+RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -tags timetzdata -ldflags "-s -w -X main.version=${VERSION}" -o /out/iperfmon ./cmd/iperfmon
 
 # Telegraf's image runs as its own non-root user "telegraf".
 FROM telegraf:${TELEGRAF_VERSION} AS telegraf

@@ -8,10 +8,12 @@ import (
 	"debug/buildinfo"
 	"debug/elf"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +42,7 @@ func TestDockerfile(t *testing.T) {
 
 	build := stages["build"]
 	require.NotNil(t, build, "a stage named build")
-	require.Equal(t, "golang:${GO_VERSION} AS build", build.from)
+	require.Equal(t, "--platform=$BUILDPLATFORM golang:${GO_VERSION} AS build", build.from, "cross-compiles on the build host")
 	var goBuild string
 	for _, r := range build.args("RUN") {
 		if strings.Contains(r, "go build") {
@@ -48,7 +50,7 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, goBuild, "the build stage runs go build")
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "-tags timetzdata", "./cmd/iperfmon", "-o /out/iperfmon"} {
+	for _, want := range []string{"CGO_ENABLED=0", "GOOS=${TARGETOS}", "GOARCH=${TARGETARCH}", "-trimpath", "-tags timetzdata", "./cmd/iperfmon", "-o /out/iperfmon"} {
 		require.Contains(t, goBuild, want)
 	}
 
@@ -71,13 +73,22 @@ func TestDockerfile(t *testing.T) {
 	require.Equal(t, []string{"--from=build /out/iperfmon /usr/local/bin/iperfmon"}, tg.args("COPY"))
 	requireNonRootUser(t, tg)
 
-	// Run the build line as docker build would.
+	// The context leaves .git out: in a git worktree it points outside
+	// the context and go build's VCS stamping would fail.
+	ignore, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
+	require.NoError(t, err)
+	require.Regexp(t, `(?m)^\.git$`, string(ignore))
+
+	// Run the build line as docker build would, in a copy of the build
+	// context (the tree without what .dockerignore leaves out).
+	src := copyContext(t, root, strings.Split(string(ignore), "\n"))
 	out := filepath.Join(t.TempDir(), "iperfmon")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	sh := exec.CommandContext(ctx, "/bin/sh", "-c", strings.Replace(goBuild, "/out/iperfmon", out, 1))
-	sh.Dir = root
-	sh.Env = append(os.Environ(), "VERSION=v9.9.9-docker")
+	sh.Dir = src
+	// BuildKit sets TARGETOS/TARGETARCH; build for this host to run the result.
+	sh.Env = append(os.Environ(), "VERSION=v9.9.9-docker", "TARGETOS="+runtime.GOOS, "TARGETARCH="+runtime.GOARCH)
 	msg, err := sh.CombinedOutput()
 	require.NoError(t, err, "%s\n%s", goBuild, msg)
 
@@ -108,6 +119,49 @@ func TestDockerfile(t *testing.T) {
 	v, err := exec.CommandContext(ctx, out, "version").Output()
 	require.NoError(t, err)
 	require.Regexp(t, `^iperfmon v9\.9\.9-docker \(go`, string(v), "VERSION reaches the binary")
+}
+
+// copyContext copies the tree at root to a temporary directory, leaving
+// out the paths .dockerignore's lines name (comment lines start with #).
+func copyContext(t *testing.T, root string, ignore []string) string {
+	t.Helper()
+	skip := map[string]bool{}
+	for _, line := range ignore {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		require.NotContains(t, line, "*", ".dockerignore: only plain paths are copied faithfully here")
+		skip[filepath.Clean(line)] = true
+	}
+	require.True(t, skip[".git"])
+	dst := t.TempDir()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if skip[rel] {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, b, 0o644)
+		}
+		return nil // symlinks and the like: docker copies them, the build needs none
+	})
+	require.NoError(t, err)
+	return dst
 }
 
 func requireNonRootUser(t *testing.T, s *dockerStage) {
@@ -169,7 +223,11 @@ func parseDockerfile(t *testing.T, text string) map[string]*dockerStage {
 		if kw == "FROM" {
 			cur = &dockerStage{from: rest}
 			name := ""
-			if f := strings.Fields(rest); len(f) == 3 && strings.EqualFold(f[1], "AS") {
+			f := strings.Fields(rest)
+			if len(f) > 0 && strings.HasPrefix(f[0], "--") { // --platform=...
+				f = f[1:]
+			}
+			if len(f) == 3 && strings.EqualFold(f[1], "AS") {
 				name = f[2]
 			}
 			if name != "" {
