@@ -3,6 +3,7 @@ package measure_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -37,7 +38,8 @@ func TestServerFloodOfHalfCookies(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := &measure.Server{MaxTests: 1, Logger: servertest.Logger(t)}
+			var sheds atomic.Int64
+			srv := &measure.Server{MaxTests: 1, Logger: slog.New(&countHandler{msg: "shed the oldest connection without a cookie", n: &sheds})}
 			ts := servertest.Start(t, srv, "127.0.0.1:0")
 			warm := servertest.RunIperf3(t, ts, "", nil, "-B", "127.0.0.2", "-t", "1")
 			require.Equal(t, 0, warm.ExitCode, warm.Output())
@@ -53,6 +55,9 @@ func TestServerFloodOfHalfCookies(t *testing.T) {
 			}
 			before := f.closed.Load()
 			for i := range 3 {
+				// The last test's slot frees once its IPERF_DONE is read,
+				// just after its client exits.
+				ts.WaitActive(t, 0)
 				r := servertest.RunIperf3(t, ts, "", nil, "-B", "127.0.0.2", "-t", "1", "--connect-timeout", "3000")
 				require.Equal(t, 0, r.ExitCode, "stock client %d during the flood: %s", i, r.Output())
 				require.Less(t, r.Elapsed, 8*time.Second, "stock client %d took %s", i, r.Elapsed)
@@ -60,8 +65,9 @@ func TestServerFloodOfHalfCookies(t *testing.T) {
 			during := f.closed.Load() - before
 			require.Greater(t, during, int64(tc.holders), "the flood must go on while the clients test")
 			f.stop()
-			t.Logf("%s: %d flood connections closed by the server (shed, answered busy or timed out) while 3 stock clients tested; %d dials failed",
-				tc.name, during, f.dialErrs.Load())
+			require.Greater(t, sheds.Load(), int64(tc.holders), "the server shed connections to make room")
+			t.Logf("%s: %d flood connections closed by the server (shed, answered busy or timed out) while 3 stock clients tested; %d shed in all; %d dials failed (%v)",
+				tc.name, during, sheds.Load(), f.dialErrs.Load(), f.firstErr.Load())
 
 			// Flood connections that arrive while a test runs get the
 			// busy answer at once, without reading; none ever tests.
@@ -82,6 +88,22 @@ func TestServerFloodOfHalfCookies(t *testing.T) {
 	}
 }
 
+// countHandler counts log records with one message.
+type countHandler struct {
+	msg string
+	n   *atomic.Int64
+}
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countHandler) WithGroup(string) slog.Handler      { return h }
+
 func addrRange(first netip.Addr, n int) []string {
 	var out []string
 	for a := first; len(out) < n; a = a.Next() {
@@ -96,6 +118,7 @@ func addrRange(first netip.Addr, n int) []string {
 type flood struct {
 	closed   atomic.Int64 // connections the server closed (shed, answered busy or timed out)
 	dialErrs atomic.Int64
+	firstErr atomic.Value // the first dial error, for the log
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -131,7 +154,9 @@ func (f *flood) hold(ctx context.Context, addr string, src *net.TCPAddr) {
 	for ctx.Err() == nil {
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			f.dialErrs.Add(1)
+			if f.dialErrs.Add(1) == 1 {
+				f.firstErr.Store(err.Error())
+			}
 			if !pause() {
 				return
 			}
