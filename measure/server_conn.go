@@ -55,7 +55,7 @@ func (r *serveRun) dispatch(testCtx context.Context, conn net.Conn, seq uint64, 
 	s.mu.Unlock()
 
 	if victim != nil {
-		abortConn(victim.conn) // its handler sees p.shed and returns
+		abortConn(victim.conn) // its handler sees victim.shed and returns
 		s.log().Debug("shed the oldest connection without a cookie", "client", addrPortOf(victim.conn.RemoteAddr()), "for", client)
 		if logShed {
 			s.log().Warn("connections without a cookie at their cap; shedding the oldest",

@@ -5,12 +5,15 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/influxdata/toml"
 	"github.com/influxdata/toml/ast"
@@ -385,4 +388,61 @@ func checkHeadlessService(t *testing.T, svc *corev1.Service, ds *appsv1.DaemonSe
 		protos[p.Protocol] = true
 	}
 	require.Equal(t, map[corev1.Protocol]bool{"TCP": true, "UDP": true}, protos)
+}
+
+// fakeIperfmon stands in for `iperfmon run`: it prints one point with the
+// arguments it was given, then waits until Telegraf closes its stdin, as
+// execd does on stop.
+const fakeIperfmon = `#!/bin/sh
+agent= config=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--agent) agent=$2 ;;
+	--config) config=$2 ;;
+	esac
+	shift
+done
+printf 'k8s_execd agent="%s",config="%s"\n' "$agent" "$config"
+exec cat >/dev/null
+`
+
+// Telegraf itself, run with the ConfigMap's telegraf.conf and NODE_NAME set
+// as the downward API sets it, passes the node's name to iperfmon as
+// --agent and tags points with it as host. iperfmon is a script here that
+// reports its arguments (`iperfmon run --agent` is tested with the binary).
+func TestExampleKubernetesTelegrafPassesNodeName(t *testing.T) {
+	telegraf := requireTelegraf(t)
+	t.Setenv("NODE_NAME", "node-b")
+	for _, file := range []string{"kubernetes/fleet.yaml", "kubernetes/mesh.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			var conf string
+			for _, o := range decodeManifests(t, []byte(readExample(t, file))) {
+				if cm, ok := o.(*corev1.ConfigMap); ok {
+					conf = cm.Data["telegraf.conf"]
+				}
+			}
+			dir := t.TempDir()
+			script := filepath.Join(dir, "iperfmon")
+			require.NoError(t, os.WriteFile(script, []byte(fakeIperfmon), 0o755))
+			out := filepath.Join(dir, "points.out")
+			tg := replaceAll(t, conf, `"iperfmon", "run"`, fmt.Sprintf("%q, %q", script, "run"))
+			tg = replaceAll(t, tg, `flush_interval = "10s"`, `flush_interval = "1s"`)
+			// The cluster's InfluxDB becomes a file.
+			i := strings.Index(tg, "[[outputs.influxdb]]")
+			require.GreaterOrEqual(t, i, 0)
+			tg = tg[:i] + fmt.Sprintf("[[outputs.file]]\n  files = [%q]\n  data_format = \"influx\"\n", out)
+			tgPath := filepath.Join(dir, "telegraf.conf")
+			require.NoError(t, os.WriteFile(tgPath, []byte(tg), 0o644))
+			p := startProc(t, "telegraf", telegraf, "--config", tgPath)
+
+			var line string
+			require.Eventually(t, func() bool {
+				b, _ := os.ReadFile(out)
+				line, _, _ = strings.Cut(string(b), "\n")
+				return strings.HasPrefix(line, "k8s_execd") || p.exited()
+			}, 30*time.Second, 100*time.Millisecond, "no point from execd")
+			require.Regexp(t, `^k8s_execd,host=node-b agent="node-b",config="/etc/iperfmon/iperfmon\.toml" \d+$`, line)
+			p.stop(5 * time.Second)
+		})
+	}
 }
