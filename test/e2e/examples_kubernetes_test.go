@@ -165,6 +165,7 @@ func checkDaemonSet(t *testing.T, ds *appsv1.DaemonSet, cms map[string]*corev1.C
 	require.NotNil(t, psc)
 	require.True(t, psc.RunAsNonRoot != nil && *psc.RunAsNonRoot)
 	require.True(t, psc.RunAsUser != nil && *psc.RunAsUser > 0, "a numeric non-root user: kubelet cannot check a named one")
+	require.True(t, psc.SeccompProfile != nil && psc.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault, "seccomp RuntimeDefault")
 	for _, c := range spec.Containers {
 		sc := c.SecurityContext
 		require.NotNil(t, sc, c.Name)
@@ -175,6 +176,14 @@ func checkDaemonSet(t *testing.T, ds *appsv1.DaemonSet, cms map[string]*corev1.C
 	if mesh {
 		require.True(t, spec.HostNetwork, "mesh agents are reached at their node's address")
 		require.Equal(t, corev1.DNSClusterFirstWithHostNet, spec.DNSPolicy)
+	} else {
+		// Pod Security "restricted" (docs/deploy.md): no host namespaces or ports.
+		require.False(t, spec.HostNetwork || spec.HostPID || spec.HostIPC)
+		for _, c := range spec.Containers {
+			for _, p := range c.Ports {
+				require.Zero(t, p.HostPort, "container %s port %s", c.Name, p.Name)
+			}
+		}
 	}
 
 	// Mounts name volumes; config volumes name a ConfigMap of this file
