@@ -21,10 +21,6 @@ const (
 	DefaultTimeSkewThreshold = 10 * time.Second
 )
 
-// Connections that have not yet sent their cookie are capped so that a flood
-// of idle connections costs a bounded number of goroutines and descriptors.
-const maxPendingConns = 256
-
 // Server is an iperf3-compatible server: stock iperf3 clients (3.9 … 3.21)
 // use it as they use `iperf3 -s`. Unlike iperf3 it can run several tests at
 // once on one port (streams find their test by cookie), never stays busy
@@ -62,6 +58,18 @@ type Server struct {
 	// (not recommended on an exposed server).
 	IdleTimeout time.Duration
 
+	// MaxPendingPerSource caps the connections from one source (an IPv4
+	// address or an IPv6 /64) that have not sent their cookie yet; 0 means
+	// DefaultMaxPendingPerSource (16). Beyond it the source's oldest such
+	// connection is closed, so a flood from one source never locks others
+	// out (see server_admission.go). All sources together are capped at 256.
+	MaxPendingPerSource int
+
+	// CookieTimeout is how long a new connection may take to send its
+	// cookie; 0 means DefaultCookieTimeout (3 s). It is never longer than
+	// IdleTimeout.
+	CookieTimeout time.Duration
+
 	// Allow lists the client networks that may connect; empty allows all.
 	// Other clients are refused before anything is read from them.
 	Allow []netip.Prefix
@@ -98,7 +106,9 @@ type Server struct {
 	tests     map[string]*serverTest // by cookie: tests holding a slot
 	running   int                    // slots taken
 	awaiting  int                    // tests waiting for their TCP streams
-	pending   int                    // connections that have not sent their cookie
+	admit     *admission             // connections that have not sent their cookie
+	shed      int                    // connections shed since shedLog
+	shedLog   time.Time              // when shedding was last logged
 	listeners map[*serveRun]struct{}
 
 	acceptSeq atomic.Uint64
@@ -136,6 +146,7 @@ func (s *Server) init() error {
 		s.listeners = make(map[*serveRun]struct{})
 		s.quit = make(chan struct{})
 		s.kill = make(chan struct{})
+		s.admit = newAdmission(maxPendingConns, s.maxPendingPerSource())
 		if len(s.RSAPrivateKey) > 0 || s.AuthorizedUsers != nil {
 			a, err := newServerAuth(s.RSAPrivateKey, s.AuthorizedUsers, s.skew())
 			if err != nil {
@@ -144,8 +155,8 @@ func (s *Server) init() error {
 			}
 			s.authKey = a
 		}
-		if s.MaxTests < 0 || s.MaxParallel < 0 || s.MaxBitrate < 0 {
-			s.initErr = errors.New("measure: server: MaxTests, MaxParallel and MaxBitrate must not be negative")
+		if s.MaxTests < 0 || s.MaxParallel < 0 || s.MaxBitrate < 0 || s.MaxPendingPerSource < 0 {
+			s.initErr = errors.New("measure: server: MaxTests, MaxParallel, MaxBitrate and MaxPendingPerSource must not be negative")
 		}
 	})
 	return s.initErr
@@ -165,6 +176,18 @@ func orDefault[T int | time.Duration](v, def T, orOff bool) T {
 
 func (s *Server) maxTests() int    { return orDefault(s.MaxTests, DefaultMaxTests, false) }
 func (s *Server) maxParallel() int { return orDefault(s.MaxParallel, DefaultMaxParallel, false) }
+func (s *Server) maxPendingPerSource() int {
+	return min(orDefault(s.MaxPendingPerSource, DefaultMaxPendingPerSource, false), maxPendingConns)
+}
+
+// cookieDeadline bounds the wait for a new connection's cookie.
+func (s *Server) cookieDeadline() time.Time {
+	d := orDefault(s.CookieTimeout, DefaultCookieTimeout, false)
+	if idle := s.idle(); idle > 0 {
+		d = min(d, idle)
+	}
+	return time.Now().Add(d)
+}
 
 // skew is the auth time window.
 func (s *Server) skew() time.Duration {

@@ -36,36 +36,59 @@ func (r *serveRun) dispatch(testCtx context.Context, conn net.Conn, seq uint64, 
 		s.mu.Unlock()
 		s.refuseBusy(conn, ServedTest{Client: client, Local: local, Start: start})
 		return
-	case s.pending >= maxPendingConns:
-		s.mu.Unlock()
-		abortConn(conn)
-		s.log().Warn("too many connections without a cookie; dropped one", "client", client, "limit", maxPendingConns)
-		return
 	}
-	s.pending++
+	// Admit the new connection; at a cap the oldest one without a cookie
+	// makes room (see server_admission.go).
+	p, victim := s.admit.add(conn, client.Addr())
+	logShed := false
+	if victim != nil {
+		s.shed++
+		if logShed = time.Since(s.shedLog) >= shedLogEvery; logShed {
+			s.shedLog = time.Now()
+		}
+	}
+	shed := s.shed
+	if logShed {
+		s.shed = 0
+	}
 	s.handlers.Add(1)
 	s.mu.Unlock()
 
+	if victim != nil {
+		abortConn(victim.conn) // its handler sees victim.shed and returns
+		s.log().Debug("shed the oldest connection without a cookie", "client", addrPortOf(victim.conn.RemoteAddr()), "for", client)
+		if logShed {
+			s.log().Warn("connections without a cookie at their cap; shedding the oldest",
+				"shed", shed, "newest_from", client, "per_source", s.maxPendingPerSource(), "total", maxPendingConns)
+		}
+	}
+
 	go func() {
 		defer s.handlers.Done()
-		r.handleConn(testCtx, conn, seq, start, oneOffDone)
+		r.handleConn(testCtx, conn, p, seq, start, oneOffDone)
 	}()
 }
 
+// shedLogEvery spaces the warnings about shed connections during a flood.
+const shedLogEvery = 10 * time.Second
+
 // handleConn reads the cookie and routes the connection.
-func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, seq uint64, start time.Time, oneOffDone chan struct{}) {
+func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, p *pendingConn, seq uint64, start time.Time, oneOffDone chan struct{}) {
 	s := r.srv
 	client := addrPortOf(conn.RemoteAddr())
 	local := addrPortOf(conn.LocalAddr())
 
 	// Shutdown closes pending connections too.
 	stop := context.AfterFunc(testCtx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	_ = conn.SetReadDeadline(s.deadline())
+	_ = conn.SetReadDeadline(s.cookieDeadline())
 	cookie, err := ReadCookie(conn)
 	stop()
 	s.mu.Lock()
-	s.pending--
+	admitted := s.admit.done(p)
 	s.mu.Unlock()
+	if !admitted {
+		return // shed for a newer connection, which closed this one
+	}
 	if err != nil {
 		s.log().Debug("connection closed before a valid cookie", "client", client, "err", err)
 		abortConn(conn)

@@ -13,8 +13,9 @@ import (
 
 // The zero Server is safe to expose: one test at a time, iperf3's stream
 // cap, tests of at most an hour, every wait on a client bounded by a 10 s
-// idle timeout, a bounded number of connections without a cookie, and a
-// 10 s window for auth tokens. docs/security.md promises these numbers.
+// idle timeout, 3 s to send the cookie, a bounded number of connections
+// without a cookie (in total and per source), and a 10 s window for auth
+// tokens. docs/security.md promises these numbers.
 func TestServerDefaultsAreSafe(t *testing.T) {
 	var s Server
 	require.NoError(t, s.init())
@@ -24,12 +25,15 @@ func TestServerDefaultsAreSafe(t *testing.T) {
 	require.Equal(t, 10*time.Second, s.idle(), "IdleTimeout")
 	require.Equal(t, 10*time.Second, s.skew(), "TimeSkewThreshold")
 	require.Equal(t, 256, maxPendingConns)
+	require.Equal(t, 16, s.maxPendingPerSource(), "MaxPendingPerSource")
+	require.WithinDuration(t, time.Now().Add(3*time.Second), s.cookieDeadline(), 100*time.Millisecond, "CookieTimeout")
 	require.Nil(t, s.authKey, "authentication is opt-in")
 	require.Empty(t, s.Allow, "no allow list: every client may connect")
 }
 
 // With default settings, a client that connects and never sends its
-// cookie is dropped after the default idle timeout, not kept for ever.
+// cookie is dropped after the cookie timeout, and one that sends its cookie
+// and then nothing after the idle timeout; neither is kept for ever.
 func TestServerDefaultIdleTimeoutDropsSilentClient(t *testing.T) {
 	t.Parallel()
 	srv := &Server{}
@@ -59,6 +63,10 @@ func TestServerDefaultIdleTimeoutDropsSilentClient(t *testing.T) {
 		if err != nil && (!errors.As(err, &ne) || ne.Timeout()) {
 			t.Fatalf("cookie=%v: the server never dropped the silent client: %v", sendCookie, err)
 		}
-		require.InDelta(t, DefaultIdleTimeout.Seconds(), took.Seconds(), 2, "cookie=%v: dropped after %s", sendCookie, took)
+		want := DefaultCookieTimeout
+		if sendCookie {
+			want = DefaultIdleTimeout
+		}
+		require.InDelta(t, want.Seconds(), took.Seconds(), 2, "cookie=%v: dropped after %s", sendCookie, took)
 	}
 }

@@ -239,7 +239,7 @@ func TestServerHelpFlags(t *testing.T) {
 	stdout, _, code := runApp(t, nil, "server", "--help")
 	require.Equal(t, exitOK, code)
 	for _, f := range []string{"-s, --server", "-p, --port", "-B, --bind", "-1, --one-off", "--max-tests", "--max-duration",
-		"--max-parallel", "--max-bitrate", "--idle-timeout", "--allow", "--rsa-private-key-path", "--authorized-users-path",
+		"--max-parallel", "--max-bitrate", "--max-pending-per-source", "--idle-timeout", "--allow", "--rsa-private-key-path", "--authorized-users-path",
 		"--time-skew-threshold", "-o, --output", "-d, --debug", "SIGINT or SIGTERM"} {
 		require.Contains(t, stdout, f)
 	}
@@ -257,6 +257,7 @@ func TestServerUsageErrors(t *testing.T) {
 	}{
 		{"max-tests 0", []string{"--max-tests", "0"}, `--max-tests: invalid number "0": allowed an integer from 1 to 1024`},
 		{"max-parallel 129", []string{"--max-parallel", "129"}, `--max-parallel: invalid number "129": allowed an integer from 1 to 128`},
+		{"max-pending-per-source 0", []string{"--max-pending-per-source", "0"}, `--max-pending-per-source: invalid number "0": allowed an integer from 1 to 256`},
 		{"bad allow", []string{"--allow", "nonsense"}, `--allow: invalid network "nonsense": allowed a CIDR like 192.0.2.0/24 or 2001:db8::/32, or a single address`},
 		{"key without users", []string{"--rsa-private-key-path", "/x"}, `--rsa-private-key-path and --authorized-users-path: authentication needs both`},
 		{"missing key file", []string{"--rsa-private-key-path", "/nonexistent", "--authorized-users-path", "/nonexistent"}, `--rsa-private-key-path: open /nonexistent: no such file or directory`},

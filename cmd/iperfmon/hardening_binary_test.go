@@ -28,6 +28,8 @@ func TestServerFlagDefaultsAreSafe(t *testing.T) {
 	require.Zero(t, srv.MaxParallel, "0: measure.DefaultMaxParallel")
 	require.Zero(t, srv.MaxDuration, "0: measure.DefaultMaxDuration; only --max-duration 0 removes it")
 	require.Zero(t, srv.IdleTimeout, "0: measure.DefaultIdleTimeout; the flag cannot turn it off")
+	require.Zero(t, srv.MaxPendingPerSource, "0: measure.DefaultMaxPendingPerSource")
+	require.Zero(t, srv.CookieTimeout, "0: measure.DefaultCookieTimeout")
 	require.Zero(t, srv.MaxBitrate)
 	require.Empty(t, srv.Allow)
 	require.Nil(t, srv.RSAPrivateKey)

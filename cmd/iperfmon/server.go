@@ -23,6 +23,7 @@ type serverFlags struct {
 	port                             int
 	bind                             string
 	maxTests, maxParallel            int
+	maxPendingPerSource              int
 	maxDuration, idle, skew          time.Duration
 	maxBitrate                       int64
 	allow                            []string
@@ -42,6 +43,7 @@ func serverFlagSet() (*pflag.FlagSet, *serverFlags) {
 	fs.Var(durationValue{&sf.maxDuration, time.Second}, "max-duration", "longest test (-t plus -O) accepted; 0 for no limit (default 1h)")
 	fs.Var(intValue{&sf.maxParallel, 1, measure.MaxParallel, 10}, "max-parallel", "most streams (-P) a test may use (default 128)")
 	fs.Var(rateValue{&sf.maxBitrate}, "max-bitrate", "highest total bitrate of a test, e.g. 1G (default unlimited)")
+	fs.Var(intValue{&sf.maxPendingPerSource, 1, 256, 10}, "max-pending-per-source", "connections from one address (IPv6: one /64) that may wait for their cookie; beyond it the oldest is closed (default 16)")
 	fs.Var(durationValue{&sf.idle, time.Second}, "idle-timeout", "drop a client silent for this long (default 10s)")
 	fs.StringSliceVar(&sf.allow, "allow", nil, "only clients in this network (CIDR or address; repeat or separate with commas)")
 	fs.StringVar(&sf.keyPath, "rsa-private-key-path", "", "RSA private key (PEM) for authentication")
@@ -111,7 +113,8 @@ func (sf *serverFlags) build(changed func(string) bool, args []string) (*measure
 	}
 	srv := &measure.Server{
 		MaxTests: sf.maxTests, MaxParallel: sf.maxParallel, MaxDuration: sf.maxDuration,
-		MaxBitrate: max(sf.maxBitrate, 0), IdleTimeout: sf.idle, TimeSkewThreshold: sf.skew,
+		MaxPendingPerSource: sf.maxPendingPerSource,
+		MaxBitrate:          max(sf.maxBitrate, 0), IdleTimeout: sf.idle, TimeSkewThreshold: sf.skew,
 		OneOff: sf.oneOff,
 	}
 	if changed("max-duration") && sf.maxDuration == 0 {
