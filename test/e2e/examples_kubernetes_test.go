@@ -3,14 +3,11 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -291,51 +288,13 @@ func checkTelegrafConf(t *testing.T, conf string) []string {
 	return execd.Command
 }
 
-// fleetKeys are the config keys the examples use for fleets and meshes.
-var fleetKeys = []string{"fleet", "agent", "mesh"}
-
 // parseIperfmonTOML parses iperfmon.toml with the loader `iperfmon run`
-// uses. A key this build's config.Table does not know yet (the fleet keys
-// arrive with the fleet scheduler) is taken out first and logged, so the
-// rest is still checked; once the table knows it, it is parsed too.
+// uses, as the agent the DaemonSet names with --agent on node-b.
 func parseIperfmonTOML(t *testing.T, text string) []config.Table {
 	t.Helper()
-	known := map[string]bool{}
-	rt := reflect.TypeOf(config.Table{})
-	for i := range rt.NumField() {
-		known[strings.Split(rt.Field(i).Tag.Get("toml"), ",")[0]] = true
-	}
-	var keep bytes.Buffer
-	for _, line := range strings.SplitAfter(text, "\n") {
-		k, _, _ := strings.Cut(strings.TrimSpace(line), "=")
-		k = strings.TrimSpace(k)
-		if slices.Contains(fleetKeys, k) && !known[k] {
-			t.Logf("config key %q is not in this build's config.Table: checked without it", k)
-			if k == "mesh" { // its peers are servers to test all the same
-				keep.WriteString(meshAsServers(t, line))
-			}
-			continue
-		}
-		keep.WriteString(line)
-	}
-	tables, err := config.Parse(keep.Bytes())
-	require.NoError(t, err, "iperfmon.toml:\n%s", keep.String())
+	tables, err := config.Parse([]byte(text), config.WithAgent("node-b"))
+	require.NoError(t, err, "iperfmon.toml:\n%s", text)
 	return tables
-}
-
-// meshAsServers turns `mesh = ["name=host", ...]` into `servers = ["host", ...]`.
-func meshAsServers(t *testing.T, line string) string {
-	t.Helper()
-	var v struct {
-		Mesh []string `toml:"mesh"`
-	}
-	require.NoError(t, toml.Unmarshal([]byte(line), &v))
-	var hosts []string
-	for _, m := range v.Mesh {
-		_, host, _ := strings.Cut(m, "=")
-		hosts = append(hosts, strconv.Quote(host))
-	}
-	return "servers = [" + strings.Join(hosts, ", ") + "]\n"
 }
 
 // fleetMembers returns the agent names of the fleet (or mesh) list, read
