@@ -11,7 +11,7 @@ import (
 // --get-server-output: text in the shape iperf3's server prints, or JSON
 // when the parameters carry json_output.
 
-// serverRole says whether this server sent on the streams of direction d.
+// serverSends says whether this server sent on the streams of direction d.
 func serverSends(d Direction) bool { return d == Reverse }
 
 func serverOutputText(t *serverTest, p *Params, res *Result) string {

@@ -12,7 +12,7 @@
 # iperfmon's go.mod. With --with-iperfmon the scratch copy gets a one-line
 # import of plugins/inputs/iperf3 and a replace directive pointing here.
 #
-#   TELEGRAF_VERSION   default v1.37.2
+#   TELEGRAF_VERSION   default: the version go.mod requires
 #   TELEGRAF_TAGS      build tags (default: the plugins above, influx parser/serializer)
 #   IPERFMON_CACHE     cache dir (default ${XDG_CACHE_HOME:-$HOME/.cache}/iperfmon)
 #
@@ -31,7 +31,8 @@ case "${1:-}" in
 esac
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-version="${TELEGRAF_VERSION:-v1.37.2}"
+# The Telegraf our plugin is built against: go.mod's requirement.
+version="${TELEGRAF_VERSION:-$(awk '$1 == "github.com/influxdata/telegraf" {print $2; exit}' "$root/go.mod")}"
 tags="${TELEGRAF_TAGS:-custom,inputs.execd,inputs.exec,outputs.influxdb,outputs.file,parsers.influx,serializers.influx}"
 cache="${IPERFMON_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iperfmon}"
 
@@ -64,8 +65,7 @@ if [[ -x "$out" && -f "$stamp" && "$(cat "$stamp")" == "$tags" ]]; then
 fi
 mkdir -p "$cache"
 
-# telegraf's go.sum pins these, but the checksum database cannot serve them.
-export GONOSUMDB="${GONOSUMDB:-github.com/tdrn-org/go-tr064,github.com/SAP/go-hdb}"
+source "$root/scripts/goenv.sh"
 export GOFLAGS="-mod=mod -buildvcs=false"
 
 start=$(date +%s)

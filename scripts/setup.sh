@@ -74,8 +74,7 @@ go1.2[6-9]* | go1.[3-9][0-9]* | go[2-9]*) ;;
 	;;
 esac
 
-# Two of Telegraf's dependencies are not in the checksum database; go.sum pins them.
-export GONOSUMDB="${GONOSUMDB:-github.com/tdrn-org/go-tr064,github.com/SAP/go-hdb}"
+source scripts/goenv.sh
 log "downloading Go modules ($gover)"
 go mod download
 

@@ -19,7 +19,7 @@
 #   SOAK_TESTS      tests in the in-process soak, default 1000
 #   SOAK_DURATION   how long the `iperfmon run` soak runs, default 75s
 #   GOTEST_FLAGS    extra flags for go test (e.g. "-run TestX -v")
-#   SKIP_STAGES     space-separated stage names to skip (gofmt vet staticcheck test fuzz e2e accuracy fleet soak)
+#   SKIP_STAGES     space-separated stage names to skip (gofmt vet cross staticcheck test fuzz e2e accuracy fleet soak)
 #   IPERFMON_TELEGRAF  stock Telegraf for the e2e suite; built by
 #                   scripts/build-telegraf.sh (and cached) when unset
 #   IPERFMON_TELEGRAF_IPERF3  Telegraf with [[inputs.iperf3]] compiled in;
@@ -35,7 +35,7 @@ root=$(pwd)
 [[ -x /usr/local/go/bin/go ]] && ! command -v go >/dev/null && export PATH="/usr/local/go/bin:$PATH"
 export PATH="$PATH:/usr/sbin:/sbin"
 export CI="${CI-true}"
-export GONOSUMDB="${GONOSUMDB:-github.com/tdrn-org/go-tr064,github.com/SAP/go-hdb}"
+source "$root/scripts/goenv.sh"
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 
 STATICCHECK_VERSION=v0.7.0 # Staticcheck 2026.1: supports Go 1.26
@@ -85,6 +85,19 @@ gofmt_check() {
 		echo "$bad"
 		return 1
 	fi
+}
+
+# cross_vet compiles and vets, for macOS, Windows and FreeBSD, every package
+# that must build there (all but the Linux-only test suites), so that the
+# portable *_other.go fallbacks are compiled at all.
+cross_vet() {
+	local pkgs os rc=0
+	mapfile -t pkgs < <(go list ./measure/... ./config/... ./plugins/... ./cmd/... ./internal/...) || return 1
+	for os in darwin windows freebsd; do
+		echo "--- GOOS=$os go vet (${#pkgs[@]} packages)"
+		GOOS=$os GOARCH=amd64 go vet "${pkgs[@]}" || rc=1
+	done
+	return $rc
 }
 
 staticcheck_run() {
@@ -166,10 +179,6 @@ fuzz_all() {
 }
 
 e2e_tests() {
-	if ! go list ./test/e2e/... >/dev/null 2>&1 || [[ -z "$(go list ./test/e2e/... 2>/dev/null)" ]]; then
-		echo "no end-to-end suite (test/e2e) yet"
-		return 0
-	fi
 	if [[ -z "${IPERFMON_TELEGRAF:-}" ]]; then
 		local tg
 		if tg=$(bash scripts/build-telegraf.sh); then
@@ -178,7 +187,7 @@ e2e_tests() {
 			echo "building Telegraf failed; e2e tests that need it will fail under CI=true"
 		fi
 	fi
-	if [[ -z "${IPERFMON_TELEGRAF_IPERF3:-}" && -d plugins/inputs/iperf3 ]]; then
+	if [[ -z "${IPERFMON_TELEGRAF_IPERF3:-}" ]]; then
 		local tgp
 		if tgp=$(bash scripts/build-telegraf.sh --with-iperfmon); then
 			export IPERFMON_TELEGRAF_IPERF3="$tgp"
@@ -197,10 +206,6 @@ e2e_tests() {
 # test process only orchestrates, and the race detector's overhead would
 # compete with the programs being measured.
 accuracy_tests() {
-	if [[ -z "$(go list ./test/accuracy/... 2>/dev/null)" ]]; then
-		echo "no accuracy suite (test/accuracy) yet"
-		return 0
-	fi
 	go test -v -count=1 -timeout 20m "${extra[@]}" ./test/accuracy/... 2>&1 | tee "$logdir/accuracy.log"
 }
 
@@ -215,10 +220,6 @@ fleet_tests() {
 # soak_tests runs test/soak alone with -race: 1,000 in-process tests, then
 # `iperfmon run` against `iperfmon server` for SOAK_DURATION (75 s).
 soak_tests() {
-	if [[ -z "$(go list ./test/soak/... 2>/dev/null)" ]]; then
-		echo "no soak suite (test/soak) yet"
-		return 0
-	fi
 	go test -race -v -count=1 -timeout 20m "${extra[@]}" ./test/soak/... 2>&1 | tee "$logdir/soak.log" |
 		grep -E '^(=== RUN|--- |\s+(inprocess|binary|proc)_test\.go|ok|FAIL|PASS|panic)'
 	return "${PIPESTATUS[0]}"
@@ -243,6 +244,7 @@ done
 
 stage gofmt gofmt_check
 stage vet go vet ./...
+stage cross cross_vet
 stage staticcheck staticcheck_run
 stage test unit_tests
 stage fuzz fuzz_all

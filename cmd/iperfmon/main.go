@@ -4,6 +4,7 @@
 package main
 
 import (
+	"slices"
 	"context"
 	"fmt"
 	"io"
@@ -61,7 +62,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 	case "version", "--version", "-v":
 		return a.version(args[1:])
 	case "help", "-h", "--help":
-		if len(args) > 1 && contains(modes, args[1]) {
+		if len(args) > 1 && slices.Contains(modes, args[1]) {
 			return a.main(ctx, []string{args[1], "--help"})
 		}
 		fmt.Fprint(a.stdout, usageTop)
@@ -86,15 +87,6 @@ func hasFlag(args []string, short, long string, value bool) bool {
 		}
 		if a == "-"+short || a == "--"+long || value && (strings.HasPrefix(a, "--"+long+"=") ||
 			strings.HasPrefix(a, "-"+short) && !strings.HasPrefix(a, "--")) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
 			return true
 		}
 	}
