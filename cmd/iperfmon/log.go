@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/influxdata/telegraf"
+
+	"github.com/iperfmon/iperfmon/plugins/inputs/iperf3"
 )
 
 // logger writes to stderr in the form Telegraf's execd understands: every
@@ -64,60 +65,9 @@ func (l *logger) slog() *slog.Logger {
 	if l.level < telegraf.Debug {
 		return nil
 	}
-	return slog.New(slogHandler{l: l})
+	return iperf3.NewSlog(l)
 }
 
 // slogInfo returns a *slog.Logger for measure at info level (debug with
 // -d): the server's per-test lines are worth seeing.
-func (l *logger) slogInfo() *slog.Logger { return slog.New(slogHandler{l: l}) }
-
-// slogHandler maps slog levels to the execd prefixes.
-type slogHandler struct {
-	l     *logger
-	attrs []slog.Attr
-	group string
-}
-
-func (h slogHandler) Enabled(_ context.Context, lvl slog.Level) bool {
-	return h.l.level >= telegraf.Debug || lvl >= slog.LevelInfo
-}
-
-func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	add := func(a slog.Attr) bool {
-		if h.group != "" {
-			a.Key = h.group + "." + a.Key
-		}
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	}
-	for _, a := range h.attrs {
-		add(a)
-	}
-	r.Attrs(add)
-	switch {
-	case r.Level >= slog.LevelError:
-		h.l.write(telegraf.Error, "E! ", b.String())
-	case r.Level >= slog.LevelWarn:
-		h.l.write(telegraf.Warn, "W! ", b.String())
-	case r.Level >= slog.LevelInfo:
-		h.l.write(telegraf.Info, "I! ", b.String())
-	default:
-		h.l.write(telegraf.Debug, "D! ", b.String())
-	}
-	return nil
-}
-
-func (h slogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	h.attrs = append(append([]slog.Attr(nil), h.attrs...), attrs...)
-	return h
-}
-
-func (h slogHandler) WithGroup(name string) slog.Handler {
-	if h.group != "" {
-		name = h.group + "." + name
-	}
-	h.group = name
-	return h
-}
+func (l *logger) slogInfo() *slog.Logger { return iperf3.NewSlog(l) }

@@ -4,12 +4,12 @@
 package main
 
 import (
-	"slices"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 )

@@ -9,16 +9,20 @@ import (
 	"github.com/influxdata/telegraf"
 )
 
-// slogHandler sends measure's slog output to Telegraf's logger, so that
+// slogHandler sends measure's slog output to a Telegraf logger, so that
 // `telegraf --debug` shows the protocol steps of each test. measure logs at
-// Debug; anything above keeps its level.
+// Debug; anything above keeps its level. (Telegraf's plugins/common/slog
+// logs everything but errors at debug level and prints attributes as a Go
+// slice; the server's per-test info lines must stay visible.)
 type slogHandler struct {
 	log   telegraf.Logger
 	attrs string // pre-formatted WithAttrs/WithGroup context
 	group string
 }
 
-func newSlog(log telegraf.Logger) *slog.Logger { return slog.New(&slogHandler{log: log}) }
+// NewSlog returns a *slog.Logger for measure that writes through log; the
+// iperfmon binary uses it too.
+func NewSlog(log telegraf.Logger) *slog.Logger { return slog.New(&slogHandler{log: log}) }
 
 func (h *slogHandler) Enabled(_ context.Context, level slog.Level) bool {
 	if level >= slog.LevelInfo {

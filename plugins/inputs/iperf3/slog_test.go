@@ -18,7 +18,7 @@ func (l *levelCapture) Level() telegraf.LogLevel { return l.level }
 
 func TestSlogToTelegraf(t *testing.T) {
 	log := &levelCapture{level: telegraf.Debug}
-	l := newSlog(log).With("test", 1).WithGroup("ctl")
+	l := NewSlog(log).With("test", 1).WithGroup("ctl")
 	l.Debug("read state", "state", "TEST_START")
 	l.Warn("odd", "n", 2)
 	msgs := log.Messages()
@@ -28,6 +28,6 @@ func TestSlogToTelegraf(t *testing.T) {
 	require.Equal(t, byte('W'), msgs[1].Level)
 
 	quiet := &levelCapture{level: telegraf.Info} // debug is dropped before formatting
-	newSlog(quiet).Debug("nothing")
+	NewSlog(quiet).Debug("nothing")
 	require.Empty(t, quiet.Messages())
 }
