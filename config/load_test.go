@@ -14,7 +14,7 @@ import (
 
 const allowedKeys = "servers, schedule, splay, protocol, directions, duration, omit, parallel, bitrate, " +
 	"length, window, tos, family, connect_timeout, timeout, busy_retries, busy_backoff, username, password, " +
-	"rsa_public_key, interval_metrics"
+	"rsa_public_key, interval_metrics, alias, allowed_targets"
 
 // invalid maps each testdata/invalid-*.toml (one per rule) to its exact error.
 var invalid = map[string]string{

@@ -43,6 +43,14 @@ type Table struct {
 
 	IntervalMetrics bool `toml:"interval_metrics"`
 
+	// Alias is Telegraf's per-plugin alias (Telegraf reads it from the
+	// table and still hands the table to the plugin, so both see it), and
+	// the module name of iperfmon exporter's /probe.
+	Alias string `toml:"alias"`
+	// AllowedTargets limits what /probe may test with this table as its
+	// module: host names, addresses, host:port or CIDRs. Empty: any.
+	AllowedTargets []string `toml:"allowed_targets"`
+
 	// rsaKey is the PEM read from RSAPublicKey by Validate.
 	rsaKey []byte
 	// src holds each key's value as written, when decoded from a file, so
@@ -121,7 +129,7 @@ var keys = []string{
 	"servers", "schedule", "splay", "protocol", "directions", "duration", "omit",
 	"parallel", "bitrate", "length", "window", "tos", "family", "connect_timeout",
 	"timeout", "busy_retries", "busy_backoff", "username", "password",
-	"rsa_public_key", "interval_metrics",
+	"rsa_public_key", "interval_metrics", "alias", "allowed_targets",
 }
 
 // keyKinds says what type of TOML value each key takes.
@@ -147,4 +155,6 @@ var keyKinds = map[string]string{
 	"password":         "a string",
 	"rsa_public_key":   "a string (a file path)",
 	"interval_metrics": "true or false",
+	"alias":            "a string",
+	"allowed_targets":  allowedTarget,
 }

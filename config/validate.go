@@ -31,7 +31,7 @@ const (
 func (t *Table) Validate() error {
 	for _, check := range []func() *Error{
 		t.checkServers, t.checkSchedule, t.checkProtocol, t.checkDirections,
-		t.checkTimes, t.checkStreams, t.checkFamily, t.checkBusy, t.checkAuth,
+		t.checkTimes, t.checkStreams, t.checkFamily, t.checkBusy, t.checkAuth, t.checkAllowedTargets,
 	} {
 		if err := check(); err != nil {
 			return err
@@ -41,7 +41,8 @@ func (t *Table) Validate() error {
 }
 
 func (t *Table) checkServers() *Error {
-	if len(t.Servers) == 0 {
+	if len(t.Servers) == 0 && t.Alias == "" {
+		// A table with an alias may be only a module of iperfmon exporter's /probe.
 		return bad("servers", "[]", "", "one or more "+allowedServer)
 	}
 	seen := map[string]int{}
