@@ -44,6 +44,7 @@ func newExporter(configPath string, maxProbes int, offset time.Duration, log *lo
 	e := &exporter{configPath: configPath, offset: offset, log: log, results: newResultStore(),
 		inflight: make(chan struct{}, maxProbes), reg: prometheus.NewRegistry()}
 	e.acc = &accumulator{sink: e.results.add, log: log}
+	promversion.Version = versionString() // for iperfmon_build_info
 	e.probes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iperfmon_probes_total",
 		Help: "Requests to /probe by outcome: success, a test's failing result, bad_request (400) or too_many (503)."}, []string{"result"})
 	e.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "iperfmon_config_last_reload_successful",
@@ -202,7 +203,6 @@ func (a *app) exporter(ctx context.Context, args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	promversion.Version = versionString()
 	e := newExporter(f.config, f.maxProbes, f.offset, log)
 	if err := e.reload(); err != nil {
 		log.Errorf("iperfmon exporter: %v", err)
