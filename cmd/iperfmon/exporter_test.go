@@ -122,7 +122,7 @@ func TestProbeDeadline(t *testing.T) {
 		want          time.Duration
 	}{
 		{"target=127.0.0.1&period=2s", "10", 9500 * time.Millisecond},
-		{"target=127.0.0.1&period=2s", "", 17 * time.Second},   // duration + 15s
+		{"target=127.0.0.1&period=2s", "", 17 * time.Second},    // duration + 15s
 		{"target=127.0.0.1&period=2s", "120", 17 * time.Second}, // capped by the module
 		{"target=127.0.0.1&module=udp", "2.5", 2 * time.Second},
 		{"target=127.0.0.1&module=both", "", 2 * 20 * time.Second}, // two directions
