@@ -24,11 +24,9 @@ import (
 // e2eBcrypt is the bcrypt hash of e2eSecret (cost 10), as exporter-toolkit's
 // basic_auth_users wants it.
 const (
-	e2eUser    = "prom"
-	e2eSecret  = "e2e-secret"
-	e2eBcrypt  = "$2a$10$cMX4vI2XlT3o8UHlLbCKAeOhSmaMov6vugovHyIkhO/0DDBT.LcRC"
-	probeJob   = "iperf3_probe"
-	metricsJob = "iperfmon"
+	e2eUser   = "prom"
+	e2eSecret = "e2e-secret"
+	e2eBcrypt = "$2a$10$cMX4vI2XlT3o8UHlLbCKAeOhSmaMov6vugovHyIkhO/0DDBT.LcRC"
 )
 
 // A real Prometheus scrapes `iperfmon exporter`: /metrics with the
@@ -69,39 +67,28 @@ func TestExporterWithPrometheus(t *testing.T) {
 		cert, key, e2eUser, e2eBcrypt)), 0o600))
 	tlsExp := startExporter(t, "[[inputs.iperf3]]\n  alias = \"tls\"\n", "--web.config.file", webYML)
 
-	prom := startPrometheus(t, fmt.Sprintf(`
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: %[1]s
-    static_configs:
-      - targets: [%[2]q]
-  - job_name: %[3]s
-    scrape_interval: 5s
-    scrape_timeout: 5s
-    metrics_path: /probe
-    params:
-      module: [quick]
-    static_configs:
-      - targets: [%[4]q, %[5]q, %[6]q]
-    relabel_configs:
-      - source_labels: [__address__]
-        target_label: __param_target
-      - source_labels: [__param_target]
-        target_label: instance
-      - target_label: __address__
-        replacement: %[2]q
+	// examples/prometheus/prometheus.yml with this test's addresses and
+	// intervals, its rules beside it, and one more job for the TLS exporter.
+	promConf := readExample(t, "prometheus/prometheus.yml")
+	promConf = replaceAll(t, promConf, "  scrape_interval: 1m\n", "  scrape_interval: 1s\n  scrape_timeout: 1s\n")
+	promConf = replaceAll(t, promConf, "evaluation_interval: 1m", "evaluation_interval: 1s")
+	promConf = replaceAll(t, promConf, "scrape_interval: 15m", "scrape_interval: 5s")
+	promConf = replaceAll(t, promConf, "scrape_timeout: 30s", "scrape_timeout: 5s")
+	promConf = replaceAll(t, promConf, "module: [wan]", "module: [quick]")
+	promConf = replaceAll(t, promConf, `["iperf.example.net", "192.0.2.7:5202"]`, fmt.Sprintf("[%q, %q, %q]", ourAddr, stockAddr, deadAddr))
+	promConf = replaceAll(t, promConf, "iperfmon.example.net:9579", exp.Addr)
+	promConf += fmt.Sprintf(`
   - job_name: tls
     scheme: https
     tls_config:
-      ca_file: %[7]q
+      ca_file: %q
     basic_auth:
-      username: %[8]s
-      password: %[9]s
+      username: %s
+      password: %s
     static_configs:
-      - targets: [%[10]q]
-`, metricsJob, exp.Addr, probeJob, ourAddr, stockAddr, deadAddr, cert, e2eUser, e2eSecret, tlsExp.Addr))
+      - targets: [%q]
+`, cert, e2eUser, e2eSecret, tlsExp.Addr)
+	prom := startPrometheus(t, promConf, map[string]string{"iperf3.rules.yml": readExample(t, "prometheus/iperf3.rules.yml")})
 
 	// Scheduled results: both servers, both directions, all successes.
 	wantPaths := []string{ourAddr + " forward", ourAddr + " reverse", stockAddr + " forward", stockAddr + " reverse"}
@@ -126,6 +113,19 @@ scrape_configs:
 	}, []string{"forward connection_failed", "reverse connection_failed"})
 	waitSeries(t, prom, `up{job="iperf3_probe"} == 1`, func(s promSample) string { return s.Labels["instance"] },
 		[]string{ourAddr, stockAddr, deadAddr})
+
+	// The example's alert rules loaded and evaluate on the exporter's series.
+	require.NoError(t, waitFor(context.Background(), 30*time.Second, 500*time.Millisecond, func() error {
+		health, err := prom.ruleHealth()
+		if err != nil {
+			return err
+		}
+		want := map[string]string{"Iperf3ThroughputRegression": "ok", "Iperf3TestFailing": "ok", "Iperf3PacketLoss": "ok", "Iperf3HighJitter": "ok"}
+		if fmt.Sprint(health) != fmt.Sprint(want) {
+			return fmt.Errorf("rule health %v, want %v", health, want)
+		}
+		return nil
+	}))
 
 	// TLS and basic auth: Prometheus scraped it; a client without the
 	// password is refused.

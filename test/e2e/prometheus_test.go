@@ -34,15 +34,18 @@ type prometheus struct {
 	proc *proc
 }
 
-// startPrometheus starts Prometheus with config (YAML) and waits until it
-// is ready.
-func startPrometheus(t testing.TB, config string) *prometheus {
+// startPrometheus starts Prometheus with config (YAML) and files beside it
+// (name -> content, e.g. rule files), and waits until it is ready.
+func startPrometheus(t testing.TB, config string, files map[string]string) *prometheus {
 	t.Helper()
 	bin := testenv.RequireTool(t, "prometheus")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
+	files["prometheus.yml"] = config
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ { // the free port can be taken before it binds
@@ -202,4 +205,35 @@ func tlsConfigTrusting(t testing.TB, certFile string) *tls.Config {
 		t.Fatalf("no certificate in %s", certFile)
 	}
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
+
+// ruleHealth maps each alerting rule Prometheus loaded to its health ("ok"
+// once evaluated without error).
+func (p *prometheus) ruleHealth() (map[string]string, error) {
+	resp, err := httpClient.Get(p.URL + "/api/v1/rules")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct {
+			Groups []struct {
+				Rules []struct {
+					Name   string `json:"name"`
+					Health string `json:"health"`
+					Error  string `json:"lastError"`
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, g := range body.Data.Groups {
+		for _, r := range g.Rules {
+			out[r.Name] = r.Health + r.Error
+		}
+	}
+	return out, nil
 }
