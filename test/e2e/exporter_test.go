@@ -183,6 +183,7 @@ func checkPathLabels(t *testing.T, s promSample, protocol string) {
 func waitSeries(t *testing.T, prom *prometheus, q string, key func(promSample) string, want []string) {
 	t.Helper()
 	sort.Strings(want)
+	start := time.Now()
 	var got []string
 	err := waitFor(context.Background(), 60*time.Second, 500*time.Millisecond, func() error {
 		res, err := prom.query(q)
@@ -200,6 +201,7 @@ func waitSeries(t *testing.T, prom *prometheus, q string, key func(promSample) s
 		return nil
 	})
 	require.NoError(t, err, "query %s", q)
+	t.Logf("%s: %d series after %s", q, len(want), time.Since(start).Round(100*time.Millisecond))
 }
 
 func httpGet(t *testing.T, u string, header map[string]string) (int, string) {
