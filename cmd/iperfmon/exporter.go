@@ -230,7 +230,7 @@ func (a *app) exporter(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	log.Infof("exporter listening on %s", ln.Addr())
-	srv := &http.Server{Handler: e.handler(landing), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	srv := &http.Server{Handler: e.handler(landing), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
 	noSystemd := false
 	go func() {

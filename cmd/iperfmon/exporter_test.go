@@ -278,3 +278,34 @@ func promtoolCheck(t *testing.T, text string) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Run(), "promtool check metrics:\n%s\non:\n%s", out.String(), text)
 }
+
+// Bad flags, config, web config or address: exit 2 with the reason.
+func TestExporterUsage(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.toml")
+	require.NoError(t, os.WriteFile(good, []byte("[[inputs.iperf3]]\n  alias = \"x\"\n"), 0o600))
+	bad := filepath.Join(dir, "bad.toml")
+	require.NoError(t, os.WriteFile(bad, []byte("[[inputs.iperf3]]\n  alias = \"x\"\n[[inputs.iperf3]]\n  alias = \"x\"\n"), 0o600))
+	web := filepath.Join(dir, "web.yml")
+	require.NoError(t, os.WriteFile(web, []byte("tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n"), 0o600))
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "E! iperfmon exporter: --config FILE is required"},
+		{[]string{"--config", good, "extra"}, `unexpected arguments ["extra"]`},
+		{[]string{"--config", good, "--max-concurrent-probes", "0"}, "--max-concurrent-probes 0: allowed 1..1000"},
+		{[]string{"--config", good, "--timeout-offset", "-1s"}, "--timeout-offset -1s: allowed 0s..1m"},
+		{[]string{"--config", filepath.Join(dir, "missing.toml")}, "no such file or directory"},
+		{[]string{"--config", bad}, `table 2: alias = "x": the same as table 1's; allowed a module name used once`},
+		{[]string{"--config", good, "--web.config.file", web}, "--web.config.file " + web + ":"},
+		{[]string{"--config", good, "--web.listen-address", "256.0.0.1:1"}, "--web.listen-address 256.0.0.1:1:"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			_, stderr, code := runApp(t, nil, append([]string{"exporter"}, c.args...)...)
+			require.Equal(t, exitUsage, code, stderr)
+			require.Contains(t, stderr, c.want)
+		})
+	}
+}

@@ -209,7 +209,7 @@ func TestCheckUsageErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, mode := range []string{"client", "server", "once", "run", "check", "version"} {
+	for _, mode := range []string{"client", "server", "once", "run", "check", "exporter", "version"} {
 		t.Run(mode, func(t *testing.T) {
 			stdout, stderr, code := runApp(t, nil, mode, "--help")
 			require.Equal(t, exitOK, code)
