@@ -118,6 +118,7 @@ func parseProbe(g *generation, q url.Values, header http.Header, offset time.Dur
 		if err != nil || s <= 0 || math.IsInf(s, 0) || math.IsNaN(s) {
 			return nil, fmt.Errorf("header X-Prometheus-Scrape-Timeout-Seconds %q: allowed a positive number of seconds", h)
 		}
+		s = min(s, 24*time.Hour.Seconds()) // beyond any module's timeout; no overflow
 		if d := time.Duration(s*float64(time.Second)) - offset; d < timeout {
 			timeout = d
 			scrape = fmt.Sprintf("the scrape timeout %s less %s", time.Duration(s*float64(time.Second)), offset)
