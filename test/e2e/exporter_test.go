@@ -52,9 +52,11 @@ func TestExporterWithPrometheus(t *testing.T) {
   schedule = "@every 5s"
   duration = "1s"
 
+# Stock iperf3 answers "busy" for a moment after each test: retry soon.
 [[inputs.iperf3]]
   alias = "quick"
   duration = "1s"
+  busy_backoff = "250ms"
   allowed_targets = ["127.0.0.0/8"]
 `, ourAddr, stockAddr)
 	exp := startExporter(t, conf)
@@ -72,8 +74,8 @@ func TestExporterWithPrometheus(t *testing.T) {
 	promConf := readExample(t, "prometheus/prometheus.yml")
 	promConf = replaceAll(t, promConf, "  scrape_interval: 1m\n", "  scrape_interval: 1s\n  scrape_timeout: 1s\n")
 	promConf = replaceAll(t, promConf, "evaluation_interval: 1m", "evaluation_interval: 1s")
-	promConf = replaceAll(t, promConf, "scrape_interval: 15m", "scrape_interval: 5s")
-	promConf = replaceAll(t, promConf, "scrape_timeout: 30s", "scrape_timeout: 5s")
+	promConf = replaceAll(t, promConf, "scrape_interval: 15m", "scrape_interval: 6s")
+	promConf = replaceAll(t, promConf, "scrape_timeout: 30s", "scrape_timeout: 6s")
 	promConf = replaceAll(t, promConf, "module: [wan]", "module: [quick]")
 	promConf = replaceAll(t, promConf, `["iperf.example.net", "192.0.2.7:5202"]`, fmt.Sprintf("[%q, %q, %q]", ourAddr, stockAddr, deadAddr))
 	promConf = replaceAll(t, promConf, "iperfmon.example.net:9579", exp.Addr)
@@ -200,6 +202,12 @@ func waitSeries(t *testing.T, prom *prometheus, q string, key func(promSample) s
 		}
 		return nil
 	})
+	if err != nil {
+		all, _ := prom.query(`{__name__=~"iperf3_up|up"}`)
+		for _, s := range all {
+			t.Logf("%v %v", s.Labels, s.Value)
+		}
+	}
 	require.NoError(t, err, "query %s", q)
 	t.Logf("%s: %d series after %s", q, len(want), time.Since(start).Round(100*time.Millisecond))
 }
