@@ -71,7 +71,7 @@ func parseProbe(g *generation, q url.Values, header http.Header, offset time.Dur
 	}
 
 	tbl := mod.Table // a copy: the module is shared by every probe
-	tbl.Servers = []string{net2server(host, port)}
+	tbl.Servers = []string{serverEntry(host, port)}
 	tbl.Schedule, tbl.Splay = "", 0
 	if v := q.Get("reverse_mode"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -148,8 +148,8 @@ func hasPort(target string) bool {
 	return strings.Contains(target, ":")
 }
 
-// net2server writes host and port as a servers entry.
-func net2server(host string, port int) string {
+// serverEntry writes host and port as a servers entry (IPv6 in brackets).
+func serverEntry(host string, port int) string {
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
