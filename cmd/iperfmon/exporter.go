@@ -97,7 +97,6 @@ func (e *exporter) reload() error {
 		for _, p := range old.scheduled {
 			p.Stop()
 		}
-		e.skippedBase += old.skipped()
 	}
 	for i, p := range g.scheduled {
 		if err := p.Start(e.acc); err != nil {
@@ -105,8 +104,12 @@ func (e *exporter) reload() error {
 				q.Stop()
 			}
 			e.reloadOK.Set(0)
+			e.restartOld()
 			return fmt.Errorf("start table: %w", err)
 		}
+	}
+	if e.gen != nil {
+		e.skippedBase += e.gen.skipped()
 	}
 	e.gen = g
 	removed := e.results.keepOnly(g.paths)
@@ -114,6 +117,19 @@ func (e *exporter) reload() error {
 	e.reloadTime.SetToCurrentTime()
 	e.log.Infof("config %s loaded: %d scheduled table(s), %d module(s); %d stale series removed", e.configPath, len(g.scheduled), len(g.modules), removed)
 	return nil
+}
+
+// restartOld starts the schedules of the config in force again after a
+// reload failed half-way.
+func (e *exporter) restartOld() {
+	if e.gen == nil {
+		return
+	}
+	for _, p := range e.gen.scheduled {
+		if err := p.Start(e.acc); err != nil {
+			e.log.Errorf("restart table of the previous config: %v", err)
+		}
+	}
 }
 
 func (e *exporter) stop() {
