@@ -63,4 +63,5 @@ func TestPrometheusText(t *testing.T) {
 		"bidir": "false", "result": "connection_failed"}, labels)
 	require.Equal(t, 1.0, rc.Metric[1].Gauge.GetValue())
 	require.NotContains(t, buf.String(), "dial: refused", "string fields are not Prometheus values")
+	promtoolCheck(t, buf.String())
 }
