@@ -131,7 +131,7 @@ func decodeTable(tbl *ast.Table, t *Table) *Error {
 // before the plugin sees it; they mean nothing to iperfmon once/run.
 var telegrafOptions = map[string]bool{
 	"interval": true, "precision": true, "collection_jitter": true, "collection_offset": true,
-	"name_override": true, "name_prefix": true, "name_suffix": true, "alias": true, "tags": true,
+	"name_override": true, "name_prefix": true, "name_suffix": true, "tags": true,
 	"namepass": true, "namedrop": true, "fieldpass": true, "fielddrop": true, "fieldinclude": true,
 	"fieldexclude": true, "tagpass": true, "tagdrop": true, "taginclude": true, "tagexclude": true,
 	"log_level": true, "startup_error_behavior": true, "metricpass": true,

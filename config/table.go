@@ -49,6 +49,13 @@ type Table struct {
 	Mesh      []string `toml:"mesh"`       // "name=host[:port]": every agent tests every other
 	Agent     string   `toml:"agent"`      // this agent's name; default: the host name
 	SlotGuard Duration `toml:"slot_guard"` // added to duration + omit to make a slot
+	// Alias is Telegraf's per-plugin alias (Telegraf reads it from the
+	// table and still hands the table to the plugin, so both see it), and
+	// the module name of iperfmon exporter's /probe.
+	Alias string `toml:"alias"`
+	// AllowedTargets limits what /probe may test with this table as its
+	// module: host names, addresses, host:port or CIDRs. Empty: any.
+	AllowedTargets []string `toml:"allowed_targets"`
 
 	// rsaKey is the PEM read from RSAPublicKey by Validate.
 	rsaKey []byte
@@ -134,6 +141,7 @@ var keys = []string{
 	"parallel", "bitrate", "length", "window", "tos", "family", "connect_timeout",
 	"timeout", "busy_retries", "busy_backoff", "username", "password",
 	"rsa_public_key", "interval_metrics", "fleet", "mesh", "agent", "slot_guard",
+	"alias", "allowed_targets",
 }
 
 // keyKinds says what type of TOML value each key takes.
@@ -163,4 +171,6 @@ var keyKinds = map[string]string{
 	"mesh":             `a list of "name=host[:port]", e.g. ["probe-01=198.51.100.1", "probe-02=[2001:db8::2]:5201"]`,
 	"agent":            "a string (this agent's name in fleet or mesh)",
 	"slot_guard":       allowedDuration,
+	"alias":            "a string",
+	"allowed_targets":  allowedTarget,
 }

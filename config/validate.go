@@ -31,7 +31,7 @@ const (
 func (t *Table) Validate() error {
 	for _, check := range []func() *Error{
 		t.checkServers, t.checkSchedule, t.checkProtocol, t.checkDirections,
-		t.checkTimes, t.checkStreams, t.checkFamily, t.checkBusy, t.checkAuth, t.checkFleet,
+		t.checkTimes, t.checkStreams, t.checkFamily, t.checkBusy, t.checkAuth, t.checkFleet, t.checkAllowedTargets,
 	} {
 		if err := check(); err != nil {
 			return err
@@ -47,7 +47,8 @@ func (t *Table) checkServers() *Error {
 		}
 		return nil
 	}
-	if len(t.Servers) == 0 {
+	if len(t.Servers) == 0 && t.Alias == "" {
+		// A table with an alias may be only a module of iperfmon exporter's /probe.
 		return bad("servers", "[]", "", "one or more "+allowedServer)
 	}
 	seen := map[string]int{}

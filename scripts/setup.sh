@@ -16,7 +16,7 @@ log() { echo "setup: $*" >&2; }
 #   iperf3           stock iperf3, the interop peer
 #   influxdb         influxd 1.x (end-to-end tests, regression queries)
 #   influxdb-client  influx CLI
-#   prometheus       promtool (alert rule tests)
+#   prometheus       promtool (alert rule tests) and the prometheus server (exporter e2e)
 #   iproute2         ip, tc (network namespaces, netem)
 #   nftables         nft (firewall tests)
 declare -A want=(

@@ -146,7 +146,7 @@ func TestClientAgainstStockIperf3(t *testing.T) {
 		parser := expfmt.NewTextParser(model.UTF8Validation)
 		fams, err := parser.TextToMetricFamilies(strings.NewReader(r.stdout))
 		require.NoError(t, err, r.stdout)
-		require.Contains(t, fams, "iperf3_bits_per_second")
+		require.Contains(t, fams, "iperf3_received_bytes_per_second")
 		rc := fams["iperf3_result_code"]
 		require.NotNil(t, rc, r.stdout)
 		require.Zero(t, rc.Metric[0].Gauge.GetValue())

@@ -103,7 +103,7 @@ func TestClientNumbersMatchStockServer(t *testing.T) {
 			parser := expfmt.NewTextParser(model.UTF8Validation)
 			fams, err := parser.TextToMetricFamilies(strings.NewReader(out))
 			require.NoError(t, err, out)
-			f := fams["iperf3_bytes_received"]
+			f := fams["iperf3_received_bytes"]
 			require.NotNil(t, f, out)
 			return f.Metric[0].GetGauge().GetValue()
 		}, 0},

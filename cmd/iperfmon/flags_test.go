@@ -138,7 +138,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string // exact stderr
 	}{
-		{"no mode", []string{"frobnicate"}, `E! iperfmon: unknown mode "frobnicate": allowed client, server, once, run, check, version, or iperf3's -c HOST / -s (see iperfmon --help)`},
+		{"no mode", []string{"frobnicate"}, `E! iperfmon: unknown mode "frobnicate": allowed client, server, once, run, check, exporter, version, or iperf3's -c HOST / -s (see iperfmon --help)`},
 		{"no host", []string{"client"}, `E! iperfmon client: no server given: name the HOST to test (see iperfmon client --help)`},
 		{"two hosts", []string{"client", "a", "b"}, `E! iperfmon client: unexpected arguments ["b"]: give one server HOST (see iperfmon client --help)`},
 		{"host and -c differ", []string{"client", "a", "-c", "b"}, `E! iperfmon client: two servers given ("a" and -c "b"): give one (see iperfmon client --help)`},
@@ -209,7 +209,7 @@ func TestCheckUsageErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, mode := range []string{"client", "server", "once", "run", "check", "version"} {
+	for _, mode := range []string{"client", "server", "once", "run", "check", "exporter", "version"} {
 		t.Run(mode, func(t *testing.T) {
 			stdout, stderr, code := runApp(t, nil, mode, "--help")
 			require.Equal(t, exitOK, code)

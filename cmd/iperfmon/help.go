@@ -22,6 +22,7 @@ Usage:
   iperfmon once [--config FILE]     run every configured test now, print line protocol
   iperfmon run  [--config FILE]     run tests on their schedules (Telegraf execd)
   iperfmon check HOST [flags]       SLA check with Nagios exit codes
+  iperfmon exporter --config FILE   Prometheus exporter: /metrics and /probe
   iperfmon version                  print the version
 
 Run 'iperfmon MODE --help' for the flags and examples of a mode.
@@ -151,4 +152,25 @@ version is the module version for "go install ...@vX.Y.Z" builds, the
 Examples:
   iperfmon version
   iperfmon --version
+`
+
+const usageExporter = `Usage: iperfmon exporter --config FILE [flags]
+
+A Prometheus exporter. /metrics serves the last result of every scheduled
+test of the [[inputs.iperf3]] tables in FILE (the scheduler of iperfmon
+run), test counters and the process's own metrics. /probe?target=HOST[:PORT]
+&module=ALIAS runs one test on demand with the options of the table whose
+alias is ALIAS (without module: TCP forward, 5 s) and also takes
+iperf3_exporter's port, reverse_mode, udp_mode, bitrate and period. A probe
+ends before Prometheus's scrape timeout (less --timeout-offset); tests of
+one server never overlap, scheduled or probed. Bad requests get 400 with
+the reason, more than --max-concurrent-probes get 503. SIGHUP or POST
+/-/reload re-reads FILE; a bad file keeps the old config. TLS and basic
+auth come from --web.config.file (Prometheus's exporter-toolkit format).
+See docs/prometheus.md.
+
+Examples:
+  iperfmon exporter --config /etc/iperfmon/iperfmon.toml
+  iperfmon exporter --config /etc/iperfmon/iperfmon.toml --web.listen-address 127.0.0.1:9579 \
+      --web.config.file /etc/iperfmon/web.yml --max-concurrent-probes 4
 `

@@ -48,7 +48,7 @@ func helpExamples(t *testing.T, text string) [][]string {
 // is a usage error.
 func TestHelpExamplesParse(t *testing.T) {
 	for mode, text := range map[string]string{"client": usageClient, "server": usageServer, "once": usageOnce,
-		"run": usageRun, "check": usageCheck, "version": usageVersion} {
+		"run": usageRun, "check": usageCheck, "exporter": usageExporter, "version": usageVersion} {
 		for _, args := range helpExamples(t, text) {
 			t.Run(mode+" "+strings.Join(args, " "), func(t *testing.T) {
 				stdout, stderr, code := runApp(t, nil, append(args, "--help")...)

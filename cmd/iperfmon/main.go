@@ -40,7 +40,7 @@ type app struct {
 	getenv func(string) string
 }
 
-var modes = []string{"client", "server", "once", "run", "check", "version"}
+var modes = []string{"client", "server", "once", "run", "check", "exporter", "version"}
 
 // main dispatches on the mode, or on iperf3's -c/-s anywhere in args.
 func (a *app) main(ctx context.Context, args []string) int {
@@ -59,6 +59,8 @@ func (a *app) main(ctx context.Context, args []string) int {
 		return a.run(ctx, args[1:])
 	case "check":
 		return a.check(ctx, args[1:])
+	case "exporter":
+		return a.exporter(ctx, args[1:])
 	case "version", "--version", "-v":
 		return a.version(args[1:])
 	case "help", "-h", "--help":

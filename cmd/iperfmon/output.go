@@ -3,15 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 
 	"github.com/influxdata/telegraf"
 	"github.com/influxdata/telegraf/plugins/serializers/influx"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"google.golang.org/protobuf/proto"
 )
 
 // lineWriter writes metrics as InfluxDB line protocol with Telegraf's own
@@ -65,40 +62,13 @@ func oneLine(m telegraf.Metric) telegraf.Metric {
 	return c
 }
 
-// writePrometheus writes metrics in the Prometheus text format: every
-// numeric field becomes a gauge named <measurement>_<field> (so iperf3's
-// bits_per_second is iperf3_bits_per_second, result_code is
-// iperf3_result_code), tags become labels. String fields (error) are left
-// out: Prometheus values are numbers. No timestamps: the scraper (or the
+// writePrometheus writes metrics in the Prometheus text format, rendered
+// as the exporter renders them (promFamilies): base units, HELP and TYPE,
+// the error string left out, no timestamps — the scraper (or the
 // node_exporter textfile collector) stamps them.
 func writePrometheus(w io.Writer, ms []telegraf.Metric) error {
-	families := map[string]*dto.MetricFamily{}
-	for _, m := range ms {
-		var labels []*dto.LabelPair
-		for _, t := range m.TagList() {
-			labels = append(labels, &dto.LabelPair{Name: proto.String(t.Key), Value: proto.String(t.Value)})
-		}
-		for _, f := range m.FieldList() {
-			v, ok := promValue(f.Value)
-			if !ok {
-				continue
-			}
-			name := sanitizeName(m.Name() + "_" + f.Key)
-			fam := families[name]
-			if fam == nil {
-				fam = &dto.MetricFamily{Name: proto.String(name), Type: dto.MetricType_GAUGE.Enum()}
-				families[name] = fam
-			}
-			fam.Metric = append(fam.Metric, &dto.Metric{Label: labels, Gauge: &dto.Gauge{Value: proto.Float64(v)}})
-		}
-	}
-	names := make([]string, 0, len(families))
-	for n := range families {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if _, err := expfmt.MetricFamilyToText(w, families[n]); err != nil {
+	for _, fam := range promFamilies(ms) {
+		if _, err := expfmt.MetricFamilyToText(w, fam); err != nil {
 			return fmt.Errorf("write prometheus text: %w", err)
 		}
 	}

@@ -48,8 +48,10 @@ func TestPrometheusText(t *testing.T) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := parser.TextToMetricFamilies(strings.NewReader(buf.String()))
 	require.NoError(t, err, buf.String())
-	require.Contains(t, fams, "iperf3_bits_per_second")
+	require.Equal(t, 9.4e9/8, fams["iperf3_received_bytes_per_second"].Metric[0].Gauge.GetValue())
 	require.Contains(t, fams, "iperf3_retransmits")
+	require.Equal(t, []float64{1, 0}, []float64{fams["iperf3_up"].Metric[0].Gauge.GetValue(), fams["iperf3_up"].Metric[1].Gauge.GetValue()})
+	require.Equal(t, 1700000000.0, fams["iperf3_last_test_timestamp_seconds"].Metric[0].Gauge.GetValue())
 	rc := fams["iperf3_result_code"]
 	require.NotNil(t, rc)
 	require.Len(t, rc.Metric, 2)
@@ -60,5 +62,6 @@ func TestPrometheusText(t *testing.T) {
 	require.Equal(t, map[string]string{"server": "127.0.0.1", "port": "5201", "protocol": "tcp", "direction": "reverse",
 		"bidir": "false", "result": "connection_failed"}, labels)
 	require.Equal(t, 1.0, rc.Metric[1].Gauge.GetValue())
-	require.NotContains(t, buf.String(), "error", "string fields are not Prometheus values")
+	require.NotContains(t, buf.String(), "dial: refused", "string fields are not Prometheus values")
+	promtoolCheck(t, buf.String())
 }

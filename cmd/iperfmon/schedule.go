@@ -183,7 +183,7 @@ func (a *app) loadPlugins(ctx context.Context, mode string, sf scheduleFlags, sc
 			return nil, nil, exitUsage
 		}
 		for i, t := range tables {
-			if mode == "run" && t.Schedule == "" {
+			if mode == "run" && t.Schedule == "" && len(t.Servers) > 0 { // no servers: an exporter module only
 				// Telegraf's interval is the schedule of such a table; run has none.
 				log.Errorf("iperfmon run: %s: inputs.iperf3[%d] (servers %v): schedule is empty; run needs one, e.g. schedule = \"*/15 * * * *\" (or use iperfmon once under Telegraf's [[inputs.exec]])",
 					sf.config, i, t.Servers)

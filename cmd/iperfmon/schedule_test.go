@@ -40,3 +40,13 @@ func TestScheduleModesBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// A table with an alias and no servers is an exporter module: once and run
+// accept the file and have nothing to test in it.
+func TestScheduleModesSkipModuleTables(t *testing.T) {
+	module := writeConfig(t, "[[inputs.iperf3]]\n  alias = \"wan\"\n  parallel = 4\n")
+	stdout, stderr, code := runApp(t, nil, "once", "--config", module)
+	require.Equal(t, exitOK, code, stderr)
+	require.Empty(t, stdout)
+	require.NotContains(t, stderr, "E! ")
+}

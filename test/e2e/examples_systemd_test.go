@@ -66,6 +66,7 @@ func TestExampleSystemdUnits(t *testing.T) {
 	}{
 		{"iperfmon-server.service", "server"},
 		{"iperfmon-run.service", "run"},
+		{"iperfmon-exporter.service", "exporter"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

@@ -201,3 +201,27 @@ func TestReadmeLinks(t *testing.T) {
 		require.NoError(t, err, "README links to %s", m[1])
 	}
 }
+
+// The Prometheus quick start: the table is a module table that parses, the
+// command uses known flags, and the scrape job is the example's, which
+// TestExporterWithPrometheus runs.
+func TestReadmeQuickStartPrometheus(t *testing.T) {
+	section := readmeSection(t, "Quick start with Prometheus")
+	toml := codeBlocks(section, "toml")
+	require.Len(t, toml, 1)
+	tables, err := config.Parse([]byte(toml[0]))
+	require.NoError(t, err)
+	require.Len(t, tables, 1)
+	require.NotEmpty(t, tables[0].Alias)
+
+	cmds := shellCommands(strings.Join(codeBlocks(section, "sh"), "\n"))
+	require.Len(t, cmds, 1)
+	f := strings.Fields(cmds[0])
+	require.Equal(t, []string{"iperfmon", "exporter"}, f[:2])
+	checkFlagsKnown(t, "exporter", f[2:])
+
+	yaml := codeBlocks(section, "yaml")
+	require.Len(t, yaml, 1)
+	require.Contains(t, readExample(t, "prometheus/prometheus.yml"), yaml[0], "README's scrape job is not the one in examples/prometheus/prometheus.yml")
+	require.Contains(t, yaml[0], "module: ["+tables[0].Alias+"]")
+}
