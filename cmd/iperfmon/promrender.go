@@ -77,6 +77,7 @@ var promHelp = map[string]string{
 	"iperf3_packets":                   "UDP datagrams sent in the last test.",
 	"iperf3_lost_ratio":                "Share of UDP datagrams lost in the last test (0..1).",
 	"iperf3_out_of_order_packets":      "UDP datagrams received out of order in the last test.",
+	"iperf3_slot_late_seconds":         "How late the last test started against its fleet or mesh slot.",
 }
 
 func promHelpFor(name, field string) string {
