@@ -628,8 +628,13 @@ func (r *run) result(res *Result, local, remote *Results) *Result {
 			UserPercent:   float64(remote.CPUUtilUser),
 			SystemPercent: float64(remote.CPUUtilSystem),
 		}
-		res.ServerOutputText = remote.ServerOutputText
-		res.ServerOutputJSON = remote.ServerOutputJSON
+		// A stock server keeps sending its output to every later client
+		// once any client asked for it; iperf3's client ignores it unless
+		// it asked, and so do we.
+		if t.GetServerOutput {
+			res.ServerOutputText = remote.ServerOutputText
+			res.ServerOutputJSON = remote.ServerOutputJSON
+		}
 	}
 	if t.Reverse {
 		res.SenderHasRetransmits = remote != nil && remote.SenderHasRetransmits.Int() == 1
