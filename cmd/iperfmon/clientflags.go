@@ -89,7 +89,7 @@ func (c *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.rsaPublicKey, "rsa-public-key-path", "", "the server's RSA public key (PEM) for authentication")
 	fs.BoolVar(&c.pkcs1, "use-pkcs1-padding", false, "PKCS#1 v1.5 padding for servers older than iperf3 3.17")
 	fs.BoolVarP(&c.noDelay, "no-delay", "N", false, "set TCP_NODELAY")
-	fs.VarP(intValue{&c.mss, 1, 65535, 10}, "set-mss", "M", "TCP maximum segment size")
+	fs.VarP(intValue{&c.mss, 0, maxMSS, 10}, "set-mss", "M", "TCP maximum segment size, up to 32767 (0: the kernel's)")
 	fs.BoolVarP(&c.debug, "debug", "d", false, "debug output on stderr")
 	fs.BoolVarP(&c.help, "help", "h", false, "show this help")
 }
@@ -142,14 +142,14 @@ func (c *clientFlags) test(fs *pflag.FlagSet, args []string, getenv func(string)
 	if fs.Changed("time") && c.duration <= 0 {
 		return measure.Test{}, usagef("-t/--time: must be more than 0 (iperfmon runs no endless tests)")
 	}
-	if c.duration > 24*time.Hour {
-		return measure.Test{}, usagef("-t/--time: %v is too long; allowed up to 24h", c.duration)
+	if c.duration > maxTime {
+		return measure.Test{}, usagef("-t/--time: %v is too long; allowed up to 24h (iperf3: test duration valid values are 0 to 86400 seconds)", c.duration)
 	}
 	if fs.Changed("bytes") && c.bytes <= 0 || fs.Changed("blockcount") && c.blocks <= 0 {
 		return measure.Test{}, usagef("-n/--bytes and -k/--blockcount must be more than 0")
 	}
-	if c.omit > 10*time.Minute {
-		return measure.Test{}, usagef("-O/--omit: %v is too long; allowed up to 10m", c.omit)
+	if c.omit > maxOmit {
+		return measure.Test{}, usagef("-O/--omit: %v is too long; allowed up to 10m (iperf3: maximum = 600 seconds)", c.omit)
 	}
 	if c.reverse && c.bidir {
 		return measure.Test{}, usagef("-R/--reverse and --bidir: choose one")
@@ -163,11 +163,11 @@ func (c *clientFlags) test(fs *pflag.FlagSet, args []string, getenv func(string)
 	if fs.Changed("connect-timeout") && c.connectTimeout <= 0 {
 		return measure.Test{}, usagef("--connect-timeout: must be more than 0")
 	}
-	if c.length > 1<<30 {
-		return measure.Test{}, usagef("-l/--length: %d too large; allowed up to 1G", c.length)
+	if !c.udp && c.length > maxBlockSize {
+		return measure.Test{}, usagef("-l/--length: block size too large (maximum = %d bytes); allowed up to 1M for TCP", maxBlockSize)
 	}
-	if c.window > 1<<30 {
-		return measure.Test{}, usagef("-w/--window: %d too large; allowed up to 1G", c.window)
+	if c.window > maxWindow {
+		return measure.Test{}, usagef("-w/--window: socket buffer size too large (maximum = %d bytes); allowed up to 512M", maxWindow)
 	}
 	t := measure.Test{
 		Host: host, Port: c.port,

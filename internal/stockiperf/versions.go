@@ -30,6 +30,10 @@ var Versions = []Version{
 	{Name: "3.22", Env: "IPERFMON_IPERF3_322", Suite: "sid", Full: true},
 }
 
+// Threaded reports whether v runs a thread per stream (3.16 and later):
+// its exchanged counts are then snapshots its threads may write past.
+func (v Version) Threaded() bool { return v.Name != "3.12" }
+
 // Latest is the newest version, whose --help and -J the drop-in is held to.
 func Latest() Version { return Versions[len(Versions)-1] }
 

@@ -120,6 +120,8 @@ type stockSum struct {
 type stockReport struct {
 	End   map[string]json.RawMessage `json:"end"`
 	Error string                     `json:"error"`
+	// threaded: the server runs a thread per stream (3.16+).
+	threaded bool
 }
 
 // report waits for the one-off server to finish and parses its JSON.
