@@ -163,7 +163,7 @@ func (r *run) run() (*Result, error) {
 		return nil, &Error{Code: CodeConnectionFailed, Op: "control: connect", Err: fmt.Errorf("%w: %v", ErrConnect, err)}
 	}
 	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
-	d := net.Dialer{Timeout: t.ConnectTimeout}
+	d := net.Dialer{Timeout: t.ConnectTimeout, KeepAliveConfig: t.ControlKeepAlive, Control: deviceControl(t.BindDevice)}
 	if bind != nil {
 		d.LocalAddr = &net.TCPAddr{IP: bind}
 	}
@@ -344,6 +344,16 @@ func (r *run) buildParams() {
 	if t.ZeroCopy {
 		p.ZeroCopy = 1
 	}
+	if t.FQRate > 0 {
+		p.FQRate = Number(t.FQRate)
+	}
+	if t.RepeatingPayload {
+		p.RepeatingPay = 1
+	}
+	if t.DontFragment {
+		p.DontFragment = 1
+	}
+	p.Title, p.ExtraData = t.Title, t.ExtraData
 	r.params = p
 	r.cfg = streamConfigFromParams(&p)
 	r.cfg.Interval = max(t.Interval, 0)

@@ -18,6 +18,9 @@ const (
 	outJSON       = "json"
 	outInflux     = "influx"
 	outPrometheus = "prometheus"
+	// --json-stream (and --json-stream-full-output): not -o values.
+	outJSONStream     = "json-stream"
+	outJSONStreamFull = "json-stream-full"
 )
 
 // clientFlags are iperf3's client options, shared by `client` and `check`.
@@ -51,6 +54,8 @@ type clientFlags struct {
 	mss             int
 	debug           bool
 	help            bool
+	common          commonCompat
+	compat          clientCompat
 }
 
 // register adds the test flags to fs (output flags are added by client).
@@ -90,8 +95,10 @@ func (c *clientFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.pkcs1, "use-pkcs1-padding", false, "PKCS#1 v1.5 padding for servers older than iperf3 3.17")
 	fs.BoolVarP(&c.noDelay, "no-delay", "N", false, "set TCP_NODELAY")
 	fs.VarP(intValue{&c.mss, 0, maxMSS, 10}, "set-mss", "M", "TCP maximum segment size, up to 32767 (0: the kernel's)")
-	fs.BoolVarP(&c.debug, "debug", "d", false, "debug output on stderr")
+	registerDebug(fs, &c.debug)
 	fs.BoolVarP(&c.help, "help", "h", false, "show this help")
+	c.common.register(fs, false)
+	c.compat.register(fs)
 }
 
 // dscpNames are iperf3's DSCP names (dscp.c), as TOS byte values.
@@ -169,6 +176,21 @@ func (c *clientFlags) test(fs *pflag.FlagSet, args []string, getenv func(string)
 	if c.window > maxWindow {
 		return measure.Test{}, usagef("-w/--window: socket buffer size too large (maximum = %d bytes); allowed up to 512M", maxWindow)
 	}
+	if err := c.common.check(fs.Changed); err != nil {
+		return measure.Test{}, err
+	}
+	ka, err := c.compat.keepAlive(fs.Changed)
+	if err != nil {
+		return measure.Test{}, err
+	}
+	bind, dev := c.bind, c.common.bindDev
+	if h, d, ok := strings.Cut(bind, "%"); ok && d != "" && !strings.Contains(h, ":") {
+		// iperf3's -B host%dev; an IPv6 zone (fe80::1%eth0) stays an address.
+		bind = h
+		if dev == "" {
+			dev = d
+		}
+	}
 	t := measure.Test{
 		Host: host, Port: c.port,
 		Protocol: measure.TCP,
@@ -176,7 +198,10 @@ func (c *clientFlags) test(fs *pflag.FlagSet, args []string, getenv func(string)
 		Duration: c.duration, Bytes: c.bytes, Blocks: c.blocks, Omit: c.omit, Interval: c.interval,
 		Parallel: c.parallel, Bitrate: c.bitrate, Length: int(c.length), Window: int(c.window),
 		Congestion: c.congestion, MSS: c.mss, NoDelay: c.noDelay, TOS: c.tos, ZeroCopy: c.zerocopy,
-		BindAddress: c.bind, ClientPort: c.cport, ConnectTimeout: c.connectTimeout,
+		BindAddress: bind, ClientPort: c.cport, ConnectTimeout: c.connectTimeout,
+		BindDevice: dev, DontFragment: c.compat.dontFragment, FQRate: c.compat.fqRate,
+		SndTimeout: c.common.sndTimeout, ControlKeepAlive: ka, RepeatingPayload: c.compat.repeating,
+		Title: c.compat.title, ExtraData: c.compat.extraData,
 		UDPCounters64: c.counters64, GetServerOutput: c.getServerOutput,
 		Username: c.username, UsePKCS1Padding: c.pkcs1,
 	}

@@ -28,6 +28,13 @@ func JSONWith(res *measure.Result, opt Options) ([]byte, error) {
 	} else {
 		j := jsonWriter{res: res, opt: opt, test: res.Test}
 		doc = doc.add("start", j.start()).add("intervals", j.intervals()).add("end", j.end())
+		// iperf3 puts -T and --extra-data after end.
+		if res.Test.Title != "" {
+			doc = doc.add("title", res.Test.Title)
+		}
+		if res.Test.ExtraData != "" {
+			doc = doc.add("extra_data", res.Test.ExtraData)
+		}
 		if len(res.ServerOutputJSON) > 0 && json.Valid(res.ServerOutputJSON) {
 			doc = doc.add("server_output_json", res.ServerOutputJSON)
 		} else if res.ServerOutputText != "" {
