@@ -76,6 +76,7 @@ func (c *Client) Run(ctx context.Context, t Test) (*Result, error) {
 
 // run is the state of one test.
 type run struct {
+	facts     [3]int // socketFacts of the first stream
 	t         Test
 	log       *slog.Logger
 	ctx       context.Context
@@ -403,6 +404,9 @@ func (r *run) createStreams() error {
 		r.conns = append(r.conns, conn)
 		r.streams = append(r.streams, newDataStream(id, p.sender, conn, r.cfg))
 	}
+	if len(r.conns) > 0 {
+		r.facts[0], r.facts[1], r.facts[2] = socketFacts(r.conns[0])
+	}
 	r.log.Debug("streams created", "count", len(r.streams))
 	return nil
 }
@@ -631,6 +635,7 @@ func (r *run) result(res *Result, local, remote *Results) *Result {
 	t.Password = ""
 	res.Test = t
 	res.Directions = buildDirections(r.cfg, true, r.dp, local, remote)
+	res.TCPMSS, res.SndBufActual, res.RcvBufActual = r.facts[0], r.facts[1], r.facts[2]
 	res.CPULocal = r.dp.cpu
 	if remote != nil {
 		res.CPURemote = CPU{
