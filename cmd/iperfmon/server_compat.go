@@ -26,6 +26,7 @@ type serverCompat struct {
 	bitrateLimit int64         // --server-bitrate-limit RATE
 	averaging    time.Duration // ... /SECONDS
 	pkcs1        bool
+	cntlKA       string
 }
 
 func (c *serverCompat) register(fs *pflag.FlagSet) {
@@ -37,6 +38,9 @@ func (c *serverCompat) register(fs *pflag.FlagSet) {
 	fs.Var(durationValue{&c.maxDuration, time.Second}, "server-max-duration", "iperf3's name for --max-duration: longest test accepted, seconds")
 	fs.Var(bitrateLimitValue{&c.bitrateLimit, &c.averaging}, "server-bitrate-limit", "iperf3's name for --max-bitrate: RATE[/SECONDS]")
 	fs.BoolVar(&c.pkcs1, "use-pkcs1-padding", false, "accepted: the server decrypts both OAEP and PKCS#1 v1.5 tokens")
+	fs.StringVar(&c.cntlKA, "cntl-ka", "", "accepted: control connections always use TCP keepalive")
+	fs.Lookup("cntl-ka").NoOptDefVal = "/"
+	_ = fs.MarkHidden("cntl-ka")
 }
 
 // bitrateLimitValue is --server-bitrate-limit RATE[/SECONDS].
