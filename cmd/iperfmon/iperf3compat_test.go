@@ -105,7 +105,10 @@ func TestServerCompatFlags(t *testing.T) {
 		}},
 		{[]string{"--server-bitrate-limit", "1G/10"}, func(t *testing.T, srv *measure.Server, sf *serverFlags) {
 			require.Equal(t, int64(1_000_000_000), srv.MaxBitrate)
-			require.Equal(t, 10*time.Second, sf.iperf3.averaging)
+			require.Equal(t, 10*time.Second, srv.MaxBitrateAveraging)
+		}},
+		{[]string{"--server-bitrate-limit", "1G"}, func(t *testing.T, srv *measure.Server, sf *serverFlags) {
+			require.Equal(t, 5*time.Second, srv.MaxBitrateAveraging, "iperf3's default")
 		}},
 		{[]string{"--rcv-timeout", "2500"}, func(t *testing.T, srv *measure.Server, _ *serverFlags) {
 			require.Equal(t, 2500*time.Millisecond, srv.IdleTimeout)

@@ -82,6 +82,10 @@ func (c *serverCompat) apply(changed func(string) bool, sf *serverFlags, srv *me
 			return usagef("--server-bitrate-limit and --max-bitrate are the same limit: give one")
 		}
 		srv.MaxBitrate = max(c.bitrateLimit, 0)
+		srv.MaxBitrateAveraging = c.averaging
+		if c.averaging == 0 {
+			srv.MaxBitrateAveraging = 5 * time.Second // iperf3's default
+		}
 	}
 	if changed("rcv-timeout") {
 		if changed("idle-timeout") {
