@@ -205,6 +205,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		{"drop without file", []string{"h", "--min-bitrate", "1M", "--max-drop", "20%"}, "--max-drop and --baseline-keep need --baseline-file"},
 		{"drop 100", []string{"h", "--baseline-file", "f", "--max-drop", "100"}, "--max-drop: 100% out of range; allowed more than 0% and less than 100%"},
 		{"client flag error", []string{"h", "--min-bitrate", "1M", "-P", "x"}, `-P/--parallel: invalid number "x": allowed an integer from 1 to 128`},
+		{"client output option", []string{"h", "--min-bitrate", "1M", "--json-stream"}, "--json-stream, -T and --timestamps shape client output: check prints one status line"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
