@@ -76,6 +76,7 @@ func (c *Client) Run(ctx context.Context, t Test) (*Result, error) {
 
 // run is the state of one test.
 type run struct {
+	facts     [3]int // socketFacts of the first stream
 	t         Test
 	log       *slog.Logger
 	ctx       context.Context
@@ -163,7 +164,7 @@ func (r *run) run() (*Result, error) {
 		return nil, &Error{Code: CodeConnectionFailed, Op: "control: connect", Err: fmt.Errorf("%w: %v", ErrConnect, err)}
 	}
 	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
-	d := net.Dialer{Timeout: t.ConnectTimeout}
+	d := net.Dialer{Timeout: t.ConnectTimeout, KeepAliveConfig: t.ControlKeepAlive, Control: deviceControl(t.BindDevice)}
 	if bind != nil {
 		d.LocalAddr = &net.TCPAddr{IP: bind}
 	}
@@ -344,6 +345,16 @@ func (r *run) buildParams() {
 	if t.ZeroCopy {
 		p.ZeroCopy = 1
 	}
+	if t.FQRate > 0 {
+		p.FQRate = Number(t.FQRate)
+	}
+	if t.RepeatingPayload {
+		p.RepeatingPay = 1
+	}
+	if t.DontFragment {
+		p.DontFragment = 1
+	}
+	p.Title, p.ExtraData = t.Title, t.ExtraData
 	r.params = p
 	r.cfg = streamConfigFromParams(&p)
 	r.cfg.Interval = max(t.Interval, 0)
@@ -392,6 +403,9 @@ func (r *run) createStreams() error {
 		}
 		r.conns = append(r.conns, conn)
 		r.streams = append(r.streams, newDataStream(id, p.sender, conn, r.cfg))
+	}
+	if len(r.conns) > 0 {
+		r.facts[0], r.facts[1], r.facts[2] = socketFacts(r.conns[0])
 	}
 	r.log.Debug("streams created", "count", len(r.streams))
 	return nil
@@ -621,6 +635,7 @@ func (r *run) result(res *Result, local, remote *Results) *Result {
 	t.Password = ""
 	res.Test = t
 	res.Directions = buildDirections(r.cfg, true, r.dp, local, remote)
+	res.TCPMSS, res.SndBufActual, res.RcvBufActual = r.facts[0], r.facts[1], r.facts[2]
 	res.CPULocal = r.dp.cpu
 	if remote != nil {
 		res.CPURemote = CPU{
@@ -628,8 +643,13 @@ func (r *run) result(res *Result, local, remote *Results) *Result {
 			UserPercent:   float64(remote.CPUUtilUser),
 			SystemPercent: float64(remote.CPUUtilSystem),
 		}
-		res.ServerOutputText = remote.ServerOutputText
-		res.ServerOutputJSON = remote.ServerOutputJSON
+		// A stock server keeps sending its output to every later client
+		// once any client asked for it; iperf3's client ignores it unless
+		// it asked, and so do we.
+		if t.GetServerOutput {
+			res.ServerOutputText = remote.ServerOutputText
+			res.ServerOutputJSON = remote.ServerOutputJSON
+		}
 	}
 	if t.Reverse {
 		res.SenderHasRetransmits = remote != nil && remote.SenderHasRetransmits.Int() == 1

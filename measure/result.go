@@ -24,6 +24,10 @@ type Result struct {
 	SenderHasRetransmits bool   // the sender's kernel reports retransmits
 	CongestionUsed       string // congestion algorithm, when known
 
+	// Socket facts iperf3 reports in start: TCP_MAXSEG and the granted
+	// SO_SNDBUF / SO_RCVBUF of the first data stream at this end.
+	TCPMSS, SndBufActual, RcvBufActual int
+
 	ServerOutputText string          // --get-server-output, text form
 	ServerOutputJSON json.RawMessage // --get-server-output with -J
 }
@@ -63,7 +67,11 @@ type Summary struct {
 	RTTMean     time.Duration
 	RTTMin      time.Duration
 	RTTMax      time.Duration
-	SndCwnd     int64 // bytes, the largest seen
+	SndCwnd     int64         // bytes, the largest seen
+	RTTVar      time.Duration // the kernel's RTT variation, last seen (largest over streams)
+	PMTU        int64         // path MTU in bytes, last seen (smallest over streams)
+	SndWnd      int64         // the receiver's advertised window in bytes, the largest seen
+	Reorder     int64         // reordering events the sender's kernel saw (summed over streams)
 
 	// UDP, receiver side.
 	JitterMs      float64
@@ -92,6 +100,10 @@ type Interval struct {
 	Retransmits   int64 // TCP sender; -1 unknown
 	SndCwnd       int64
 	RTT           time.Duration
+	RTTVar        time.Duration // TCP sender, from TCP_INFO as RTT
+	PMTU          int64
+	SndWnd        int64
+	Reorder       int64
 	JitterMs      float64 // UDP receiver
 	LostPackets   int64
 	Packets       int64

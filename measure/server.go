@@ -52,6 +52,12 @@ type Server struct {
 	// iperf3's --server-bitrate-limit does).
 	MaxBitrate int64
 
+	// MaxBitrateAveraging is the period over which a test's measured rate
+	// is compared with MaxBitrate (iperf3's --server-bitrate-limit
+	// RATE/SECONDS): the last this-long. 0 means the whole test so far,
+	// checked from 2 s on.
+	MaxBitrateAveraging time.Duration
+
 	// IdleTimeout bounds every phase in which the server waits for the
 	// client: cookie, parameters, stream creation, results, and any period
 	// of the data phase without data. 0 means 10 s; negative disables it

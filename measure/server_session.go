@@ -440,6 +440,7 @@ func (t *serverTest) runData(ctx context.Context, st *ServedTest, p *Params, cfg
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	lastBytes, lastProgress := int64(-1), time.Now()
+	var window rateWindow // MaxBitrateAveraging
 	done := dp.Done()
 
 wait:
@@ -473,8 +474,9 @@ wait:
 					fmt.Errorf("%w: no data moved for the idle timeout (%s)", ErrTimeout, idle))
 			}
 			if s.MaxBitrate > 0 {
-				if el := now.Sub(started); el >= 2*time.Second {
-					if rate := float64(b) * 8 / el.Seconds(); rate > float64(s.MaxBitrate)*1.05 {
+				rate, ok := window.rate(now, b, started, s.MaxBitrateAveraging)
+				if ok {
+					if rate > float64(s.MaxBitrate)*1.05 {
 						return nil, failWith(IETOTALRATE, 0, CodeServerError, "data phase",
 							fmt.Errorf("measured %.0f bit/s; this server allows up to %d", rate, s.MaxBitrate))
 					}

@@ -40,7 +40,21 @@ func dialControl(t Test, reuse bool) func(network, address string, c syscall.Raw
 				set("SO_SNDBUF", unix.SOL_SOCKET, unix.SO_SNDBUF, t.Window)
 				set("SO_RCVBUF", unix.SOL_SOCKET, unix.SO_RCVBUF, t.Window)
 			}
+			if t.BindDevice != "" && err == nil {
+				if e := unix.BindToDevice(s, t.BindDevice); e != nil {
+					err = fmt.Errorf("set SO_BINDTODEVICE %q: %w", t.BindDevice, e)
+				}
+			}
+			if t.FQRate > 0 {
+				set("SO_MAX_PACING_RATE", unix.SOL_SOCKET, unix.SO_MAX_PACING_RATE, int(min(t.FQRate/8, 1<<32-1)))
+			}
+			if t.DontFragment && network == "udp4" {
+				set("IP_MTU_DISCOVER", unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO)
+			}
 			if strings.HasPrefix(network, "tcp") {
+				if t.SndTimeout > 0 {
+					set("TCP_USER_TIMEOUT", unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, int(t.SndTimeout.Milliseconds()))
+				}
 				if t.MSS > 0 {
 					set("TCP_MAXSEG", unix.IPPROTO_TCP, unix.TCP_MAXSEG, t.MSS)
 				}
@@ -55,5 +69,22 @@ func dialControl(t Test, reuse bool) func(network, address string, c syscall.Raw
 			return cerr
 		}
 		return err
+	}
+}
+
+// deviceControl binds the control connection to a device (--bind-dev).
+func deviceControl(dev string) func(network, address string, c syscall.RawConn) error {
+	if dev == "" {
+		return nil
+	}
+	return func(_, _ string, c syscall.RawConn) error {
+		var err error
+		if cerr := c.Control(func(fd uintptr) { err = unix.BindToDevice(int(fd), dev) }); cerr != nil {
+			return cerr
+		}
+		if err != nil {
+			return fmt.Errorf("set SO_BINDTODEVICE %q: %w", dev, err)
+		}
+		return nil
 	}
 }

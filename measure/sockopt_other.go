@@ -9,3 +9,6 @@ import "syscall"
 func dialControl(Test, bool) func(network, address string, c syscall.RawConn) error {
 	return nil
 }
+
+// deviceControl: SO_BINDTODEVICE is Linux only.
+func deviceControl(string) func(network, address string, c syscall.RawConn) error { return nil }

@@ -23,6 +23,11 @@ type tcpStats struct {
 	cwndMax     int64
 	cwnd        int64
 	rtt         time.Duration
+	rttvar      time.Duration
+	pmtu        int64
+	sndWnd      int64
+	sndWndMax   int64
+	reorder     int64
 }
 
 // runSampler takes interval samples every Interval and ends the omit period
@@ -103,10 +108,12 @@ func (d *dataPhase) sampleTCPInfo(s *dataStream, measured bool) {
 		st.retransBase = ti.totalRetrans
 	}
 	st.cwnd, st.rtt = ti.cwnd, ti.rtt
+	st.rttvar, st.pmtu, st.sndWnd, st.reorder = ti.rttvar, ti.pmtu, ti.sndWnd, ti.reorder
 	if !measured {
 		return
 	}
 	st.cwndMax = max(st.cwndMax, ti.cwnd)
+	st.sndWndMax = max(st.sndWndMax, ti.sndWnd)
 	if ti.rtt > 0 {
 		st.rttSum += ti.rtt
 		st.rttCount++
@@ -154,6 +161,7 @@ func (d *dataPhase) sampleInterval(now time.Time) {
 					iv.Retransmits = cur.retrans - s.prev.retrans
 				}
 				iv.SndCwnd, iv.RTT = s.tcpi.cwnd, s.tcpi.rtt
+				iv.RTTVar, iv.PMTU, iv.SndWnd, iv.Reorder = s.tcpi.rttvar, s.tcpi.pmtu, s.tcpi.sndWnd, s.tcpi.reorder
 			}
 		}
 		s.prev = cur
@@ -376,6 +384,7 @@ func streamResult(cfg streamConfig, s *dataStream, local, remote *StreamResults)
 			sum.RTTMean = s.tcpi.rttSum / time.Duration(s.tcpi.rttCount)
 		}
 		sum.RTTMin, sum.RTTMax, sum.SndCwnd = s.tcpi.rttMin, s.tcpi.rttMax, s.tcpi.cwndMax
+		sum.RTTVar, sum.PMTU, sum.SndWnd, sum.Reorder = s.tcpi.rttvar, s.tcpi.pmtu, s.tcpi.sndWndMax, s.tcpi.reorder
 	}
 	finishSummary(&sum)
 	return StreamResult{ID: s.ID, Sender: s.Sender, Summary: sum, Intervals: s.intervals}
@@ -424,6 +433,12 @@ func sumStreams(cfg streamConfig, streams []StreamResult) Summary {
 			}
 			sum.RTTMax = max(sum.RTTMax, s.RTTMax)
 			sum.SndCwnd = max(sum.SndCwnd, s.SndCwnd)
+			sum.RTTVar = max(sum.RTTVar, s.RTTVar)
+			if s.PMTU > 0 && (sum.PMTU == 0 || s.PMTU < sum.PMTU) {
+				sum.PMTU = s.PMTU // the path's: the smallest of the streams'
+			}
+			sum.SndWnd = max(sum.SndWnd, s.SndWnd)
+			sum.Reorder += s.Reorder
 		}
 		sum.JitterMs += s.JitterMs
 		sum.LostPackets += s.LostPackets
@@ -475,6 +490,12 @@ func sumIntervals(streams []StreamResult) []Interval {
 				iv.Retransmits += s.Retransmits
 			}
 			iv.SndCwnd += s.SndCwnd
+			iv.SndWnd += s.SndWnd
+			iv.Reorder += s.Reorder
+			iv.RTTVar = max(iv.RTTVar, s.RTTVar)
+			if s.PMTU > 0 && (iv.PMTU == 0 || s.PMTU < iv.PMTU) {
+				iv.PMTU = s.PMTU
+			}
 			if s.RTT > 0 {
 				rttSum += s.RTT
 				rttN++

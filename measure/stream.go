@@ -62,6 +62,9 @@ type streamConfig struct {
 
 	Duration time.Duration // -t; informational (the client decides when to end)
 	NoDelay  bool          // -N: keep TCP_NODELAY on; otherwise Nagle is enabled as in iperf3
+	// Repeating sends iperf3's repeating pattern instead of random bytes
+	// (--repeating-payload).
+	Repeating bool
 }
 
 // streamConfigFromParams derives the stream settings from the parameter JSON.
@@ -81,6 +84,7 @@ func streamConfigFromParams(p *Params) streamConfig {
 		Window:     int(clampNonNeg(p.Window.Int())),
 		Duration:   secondsToDuration(float64(p.Time)),
 		NoDelay:    p.NoDelay,
+		Repeating:  p.RepeatingPay != 0,
 	}
 	if p.UDP {
 		cfg.Protocol = UDP
@@ -189,7 +193,7 @@ func newDataStream(id int, sender bool, conn net.Conn, cfg streamConfig) *dataSt
 	switch {
 	case sender:
 		s.buf = make([]byte, length)
-		fillPayload(s.buf)
+		fillPayload(s.buf, cfg.Repeating)
 	case s.isUD:
 		s.buf = make([]byte, udpRecvBuf)
 	default:
@@ -205,8 +209,15 @@ func newDataStream(id int, sender bool, conn net.Conn, cfg streamConfig) *dataSt
 }
 
 // fillPayload fills a send block with pseudo-random bytes, as iperf3 does,
-// so that compressing links do not inflate the result.
-func fillPayload(b []byte) {
+// so that compressing links do not inflate the result; with repeating
+// (--repeating-payload) with iperf3's (and iperf2's) "0123456789" pattern.
+func fillPayload(b []byte, repeating bool) {
+	if repeating {
+		for i := range b {
+			b[i] = '0' + byte(i%10)
+		}
+		return
+	}
 	r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	for i := 0; i < len(b); i += 8 {
 		v := r.Uint64()

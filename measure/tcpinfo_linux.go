@@ -4,6 +4,7 @@ package measure
 
 import (
 	"net"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,6 +18,10 @@ type tcpInfo struct {
 	totalRetrans int64
 	cwnd         int64 // bytes: snd_cwnd × snd_mss
 	rtt          time.Duration
+	rttvar       time.Duration
+	pmtu         int64 // bytes
+	sndWnd       int64 // bytes: the peer's advertised window
+	reorder      int64 // reordering events seen (tcpi_reord_seen)
 }
 
 // readTCPInfo reads TCP_INFO (x/sys allocates the struct: call it once per
@@ -40,7 +45,34 @@ func readTCPInfo(c *net.TCPConn) (tcpInfo, bool) {
 		totalRetrans: int64(ti.Total_retrans),
 		cwnd:         int64(ti.Snd_cwnd) * int64(ti.Snd_mss),
 		rtt:          time.Duration(ti.Rtt) * time.Microsecond,
+		rttvar:       time.Duration(ti.Rttvar) * time.Microsecond,
+		pmtu:         int64(ti.Pmtu),
+		sndWnd:       int64(ti.Snd_wnd),
+		reorder:      int64(ti.Reord_seen),
 	}, true
+}
+
+// socketFacts reads what iperf3 reports at the start of a test: the TCP
+// MSS (0 for UDP) and the socket buffer sizes the kernel granted.
+func socketFacts(c net.Conn) (mss, sndbuf, rcvbuf int) {
+	sc, ok := c.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	})
+	if !ok {
+		return 0, 0, 0
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0, 0, 0
+	}
+	_ = rc.Control(func(fd uintptr) {
+		if _, tcp := c.(*net.TCPConn); tcp {
+			mss, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_MAXSEG)
+		}
+		sndbuf, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF)
+		rcvbuf, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+	})
+	return mss, sndbuf, rcvbuf
 }
 
 // tcpCongestion returns the connection's congestion control algorithm.

@@ -3,6 +3,7 @@ package measure
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 )
 
@@ -84,6 +85,16 @@ type Test struct {
 
 	UDPCounters64   bool // --udp-counters-64bit
 	GetServerOutput bool // --get-server-output
+
+	// Options of newer iperf3 releases (see docs/cli.md).
+	BindDevice       string              // --bind-dev / -B addr%dev: SO_BINDTODEVICE on every socket
+	DontFragment     bool                // --dont-fragment: IPv4 DF on UDP datagrams
+	FQRate           int64               // --fq-rate: bits/s per stream, SO_MAX_PACING_RATE (Linux fq pacing)
+	SndTimeout       time.Duration       // --snd-timeout: TCP_USER_TIMEOUT on data streams
+	ControlKeepAlive net.KeepAliveConfig // --cntl-ka: TCP keepalive of the control connection (Enable)
+	RepeatingPayload bool                // --repeating-payload
+	Title            string              // -T: sent to the server as iperf3 does
+	ExtraData        string              // --extra-data: sent to the server as iperf3 does
 
 	// RSA authentication: the token is encrypted with RSAPublicKey (PEM).
 	Username        string
@@ -175,6 +186,8 @@ func (t Test) Validate() error {
 		return fmt.Errorf("family: %q; allowed: auto, ipv4, ipv6", t.Family)
 	case t.ClientPort < 0 || t.ClientPort > 65535:
 		return fmt.Errorf("cport: %d out of range 0..65535", t.ClientPort)
+	case t.FQRate < 0 || t.SndTimeout < 0:
+		return fmt.Errorf("fq-rate and snd-timeout must not be negative")
 	case t.TOS < 0 || t.TOS > 255:
 		return fmt.Errorf("tos: %d out of range 0..255", t.TOS)
 	case t.Username != "" && len(t.RSAPublicKey) == 0:

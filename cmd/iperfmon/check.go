@@ -76,6 +76,14 @@ func (a *app) check(ctx context.Context, args []string) int {
 	if err := ck.validate(fs.Changed, test); err != nil {
 		return unknown(err)
 	}
+	if cf.common.jsonStream || cf.compat.title != "" || cf.common.timestamps != "" {
+		return unknown(usagef("--json-stream, -T and --timestamps shape client output: check prints one status line"))
+	}
+	done, err := a.applyCommon(&cf.common, false, "") // --logfile, -I, -A
+	if err != nil {
+		return unknown(err)
+	}
+	defer done()
 	log := newLogger(a.stderr, cf.debug)
 	test.Logger = log.slog()
 

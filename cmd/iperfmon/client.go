@@ -52,6 +52,22 @@ func (a *app) client(ctx context.Context, args []string) int {
 		a.usageError("client", err)
 		return exitUsage
 	}
+	done, err := a.applyCommon(&cf.common, output == outText, cf.compat.title)
+	if err != nil {
+		a.usageError("client", err)
+		return exitUsage
+	}
+	defer done()
+	if cf.common.jsonStream {
+		if fs.Changed("output") && output != outJSON && output != outText {
+			a.usageError("client", usagef("--json-stream and -o/--output %s: choose one", output))
+			return exitUsage
+		}
+		output = outJSONStream
+		if cf.common.jsonStreamFull {
+			output = outJSONStreamFull
+		}
+	}
 	log := newLogger(a.stderr, cf.debug)
 	test.Logger = log.slog()
 
@@ -76,10 +92,13 @@ func (a *app) client(ctx context.Context, args []string) int {
 func (a *app) render(output string, unit byte, intervals bool, test measure.Test, res *measure.Result, testErr error, start time.Time) error {
 	opt := report.Options{Version: "iperfmon " + versionString(), Format: unit, Err: testErr}
 	switch output {
-	case outJSON:
+	case outJSON, outJSONStream, outJSONStreamFull:
 		b, err := report.JSONWith(res, opt)
 		if err != nil {
 			return fmt.Errorf("render json: %w", err)
+		}
+		if output != outJSON {
+			return jsonStream(a.stdout, b, output == outJSONStreamFull)
 		}
 		_, err = a.stdout.Write(b)
 		return err

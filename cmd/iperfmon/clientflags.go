@@ -18,6 +18,9 @@ const (
 	outJSON       = "json"
 	outInflux     = "influx"
 	outPrometheus = "prometheus"
+	// --json-stream (and --json-stream-full-output): not -o values.
+	outJSONStream     = "json-stream"
+	outJSONStreamFull = "json-stream-full"
 )
 
 // clientFlags are iperf3's client options, shared by `client` and `check`.
@@ -51,6 +54,8 @@ type clientFlags struct {
 	mss             int
 	debug           bool
 	help            bool
+	common          commonCompat
+	compat          clientCompat
 }
 
 // register adds the test flags to fs (output flags are added by client).
@@ -89,9 +94,11 @@ func (c *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.rsaPublicKey, "rsa-public-key-path", "", "the server's RSA public key (PEM) for authentication")
 	fs.BoolVar(&c.pkcs1, "use-pkcs1-padding", false, "PKCS#1 v1.5 padding for servers older than iperf3 3.17")
 	fs.BoolVarP(&c.noDelay, "no-delay", "N", false, "set TCP_NODELAY")
-	fs.VarP(intValue{&c.mss, 1, 65535, 10}, "set-mss", "M", "TCP maximum segment size")
-	fs.BoolVarP(&c.debug, "debug", "d", false, "debug output on stderr")
+	fs.VarP(intValue{&c.mss, 0, maxMSS, 10}, "set-mss", "M", "TCP maximum segment size, up to 32767 (0: the kernel's)")
+	registerDebug(fs, &c.debug)
 	fs.BoolVarP(&c.help, "help", "h", false, "show this help")
+	c.common.register(fs, false)
+	c.compat.register(fs)
 }
 
 // dscpNames are iperf3's DSCP names (dscp.c), as TOS byte values.
@@ -142,14 +149,14 @@ func (c *clientFlags) test(fs *pflag.FlagSet, args []string, getenv func(string)
 	if fs.Changed("time") && c.duration <= 0 {
 		return measure.Test{}, usagef("-t/--time: must be more than 0 (iperfmon runs no endless tests)")
 	}
-	if c.duration > 24*time.Hour {
-		return measure.Test{}, usagef("-t/--time: %v is too long; allowed up to 24h", c.duration)
+	if c.duration > maxTime {
+		return measure.Test{}, usagef("-t/--time: %v is too long; allowed up to 24h (iperf3: test duration valid values are 0 to 86400 seconds)", c.duration)
 	}
 	if fs.Changed("bytes") && c.bytes <= 0 || fs.Changed("blockcount") && c.blocks <= 0 {
 		return measure.Test{}, usagef("-n/--bytes and -k/--blockcount must be more than 0")
 	}
-	if c.omit > 10*time.Minute {
-		return measure.Test{}, usagef("-O/--omit: %v is too long; allowed up to 10m", c.omit)
+	if c.omit > maxOmit {
+		return measure.Test{}, usagef("-O/--omit: %v is too long; allowed up to 10m (iperf3: maximum = 600 seconds)", c.omit)
 	}
 	if c.reverse && c.bidir {
 		return measure.Test{}, usagef("-R/--reverse and --bidir: choose one")
@@ -163,11 +170,26 @@ func (c *clientFlags) test(fs *pflag.FlagSet, args []string, getenv func(string)
 	if fs.Changed("connect-timeout") && c.connectTimeout <= 0 {
 		return measure.Test{}, usagef("--connect-timeout: must be more than 0")
 	}
-	if c.length > 1<<30 {
-		return measure.Test{}, usagef("-l/--length: %d too large; allowed up to 1G", c.length)
+	if !c.udp && c.length > maxBlockSize {
+		return measure.Test{}, usagef("-l/--length: block size too large (maximum = %d bytes); allowed up to 1M for TCP", maxBlockSize)
 	}
-	if c.window > 1<<30 {
-		return measure.Test{}, usagef("-w/--window: %d too large; allowed up to 1G", c.window)
+	if c.window > maxWindow {
+		return measure.Test{}, usagef("-w/--window: socket buffer size too large (maximum = %d bytes); allowed up to 512M", maxWindow)
+	}
+	if err := c.common.check(fs.Changed); err != nil {
+		return measure.Test{}, err
+	}
+	ka, err := c.compat.keepAlive(fs.Changed)
+	if err != nil {
+		return measure.Test{}, err
+	}
+	bind, dev := c.bind, c.common.bindDev
+	if h, d, ok := strings.Cut(bind, "%"); ok && d != "" && !strings.Contains(h, ":") {
+		// iperf3's -B host%dev; an IPv6 zone (fe80::1%eth0) stays an address.
+		bind = h
+		if dev == "" {
+			dev = d
+		}
 	}
 	t := measure.Test{
 		Host: host, Port: c.port,
@@ -176,7 +198,10 @@ func (c *clientFlags) test(fs *pflag.FlagSet, args []string, getenv func(string)
 		Duration: c.duration, Bytes: c.bytes, Blocks: c.blocks, Omit: c.omit, Interval: c.interval,
 		Parallel: c.parallel, Bitrate: c.bitrate, Length: int(c.length), Window: int(c.window),
 		Congestion: c.congestion, MSS: c.mss, NoDelay: c.noDelay, TOS: c.tos, ZeroCopy: c.zerocopy,
-		BindAddress: c.bind, ClientPort: c.cport, ConnectTimeout: c.connectTimeout,
+		BindAddress: bind, ClientPort: c.cport, ConnectTimeout: c.connectTimeout,
+		BindDevice: dev, DontFragment: c.compat.dontFragment, FQRate: c.compat.fqRate,
+		SndTimeout: c.common.sndTimeout, ControlKeepAlive: ka, RepeatingPayload: c.compat.repeating,
+		Title: c.compat.title, ExtraData: c.compat.extraData,
 		UDPCounters64: c.counters64, GetServerOutput: c.getServerOutput,
 		Username: c.username, UsePKCS1Padding: c.pkcs1,
 	}

@@ -149,7 +149,15 @@ func TestUsageErrors(t *testing.T) {
 		{"bad duration", []string{"-c", "h", "-t", "ten"}, `E! iperfmon client: -t/--time: invalid duration "ten": allowed a duration like "10s" or "1m30s", or a number of seconds (see iperfmon client --help)`},
 		{"zero duration", []string{"-c", "h", "-t", "0"}, `E! iperfmon client: -t/--time: must be more than 0 (iperfmon runs no endless tests) (see iperfmon client --help)`},
 		{"bad rate", []string{"-c", "h", "-b", "10X"}, `E! iperfmon client: -b/--bitrate: invalid rate "10X": allowed bits per second with an optional 1000-based suffix k, m, g or t, e.g. "100M", or "0" for unlimited (see iperfmon client --help)`},
-		{"burst rate", []string{"-c", "h", "-b", "10M/100"}, `E! iperfmon client: -b/--bitrate: invalid rate "10M/100": the burst suffix /100 is not supported; give the rate alone, e.g. "100M" (see iperfmon client --help)`},
+		{"burst rate", []string{"-c", "h", "-b", "10M/100"}, `E! iperfmon client: -b/--bitrate: invalid rate "10M/100": the burst suffix /100 is not supported (iperfmon paces every stream evenly); give the rate alone, e.g. "100M" (see iperfmon client --help)`},
+		{"burst range", []string{"-c", "h", "-b", "10M/2000"}, `E! iperfmon client: -b/--bitrate: invalid burst count "2000" in "10M/2000" (iperf3: maximum = 1000) (see iperfmon client --help)`},
+		{"mss range", []string{"-c", "h", "-M", "40000"}, `E! iperfmon client: -M/--set-mss: invalid number "40000": allowed an integer from 0 to 32767 (see iperfmon client --help)`},
+		{"tcp length range", []string{"-c", "h", "-l", "2M"}, `E! iperfmon client: -l/--length: block size too large (maximum = 1048576 bytes); allowed up to 1M for TCP (see iperfmon client --help)`},
+		{"window range", []string{"-c", "h", "-w", "600M"}, `E! iperfmon client: -w/--window: socket buffer size too large (maximum = 536870912 bytes); allowed up to 512M (see iperfmon client --help)`},
+		{"time range", []string{"-c", "h", "-t", "90000"}, `E! iperfmon client: -t/--time: 25h0m0s is too long; allowed up to 24h (iperf3: test duration valid values are 0 to 86400 seconds) (see iperfmon client --help)`},
+		{"omit range", []string{"-c", "h", "-O", "700"}, `E! iperfmon client: -O/--omit: 11m40s is too long; allowed up to 10m (iperf3: maximum = 600 seconds) (see iperfmon client --help)`},
+		{"udp length small", []string{"-c", "h", "-u", "-l", "10"}, `E! iperfmon client: length: 10 too small for UDP; allowed: 16..65507 (see iperfmon client --help)`},
+		{"cport range", []string{"-c", "h", "--cport", "70000"}, `E! iperfmon client: --cport: invalid number "70000": allowed an integer from 1 to 65535 (see iperfmon client --help)`},
 		{"bad size", []string{"-c", "h", "-l", "1Q"}, `E! iperfmon client: -l/--length: invalid size "1Q": allowed a byte count with an optional 1024-based suffix K, M, G or T, e.g. "128K" (see iperfmon client --help)`},
 		{"parallel 0", []string{"-c", "h", "-P", "0"}, `E! iperfmon client: -P/--parallel: invalid number "0": allowed an integer from 1 to 128 (see iperfmon client --help)`},
 		{"parallel 129", []string{"-c", "h", "--parallel=129"}, `E! iperfmon client: -P/--parallel: invalid number "129": allowed an integer from 1 to 128 (see iperfmon client --help)`},
@@ -197,6 +205,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		{"drop without file", []string{"h", "--min-bitrate", "1M", "--max-drop", "20%"}, "--max-drop and --baseline-keep need --baseline-file"},
 		{"drop 100", []string{"h", "--baseline-file", "f", "--max-drop", "100"}, "--max-drop: 100% out of range; allowed more than 0% and less than 100%"},
 		{"client flag error", []string{"h", "--min-bitrate", "1M", "-P", "x"}, `-P/--parallel: invalid number "x": allowed an integer from 1 to 128`},
+		{"client output option", []string{"h", "--min-bitrate", "1M", "--json-stream"}, "--json-stream, -T and --timestamps shape client output: check prints one status line"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -65,7 +65,10 @@ type rateValue struct{ p *int64 }
 
 func (v rateValue) Set(s string) error {
 	if _, burst, ok := strings.Cut(s, "/"); ok {
-		return fmt.Errorf("invalid rate %q: the burst suffix /%s is not supported; give the rate alone, e.g. \"100M\"", s, burst)
+		if n, err := strconv.Atoi(burst); err != nil || n < 1 || n > maxBurst {
+			return fmt.Errorf("invalid burst count %q in %q (iperf3: maximum = %d)", burst, s, maxBurst)
+		}
+		return fmt.Errorf("invalid rate %q: the burst suffix /%s is not supported (iperfmon paces every stream evenly); give the rate alone, e.g. \"100M\"", s, burst)
 	}
 	n, err := config.ParseRate(s)
 	if err != nil {
@@ -76,6 +79,17 @@ func (v rateValue) Set(s string) error {
 }
 func (v rateValue) String() string { return strconv.FormatInt(*v.p, 10) }
 func (v rateValue) Type() string   { return "rate" }
+
+// iperf3's limits (iperf.h), checked when the flags are parsed as iperf3
+// does, not when the test fails.
+const (
+	maxMSS       = 32767            // -M: MAX_MSS
+	maxBlockSize = 1 << 20          // -l for TCP: MAX_BLOCKSIZE
+	maxWindow    = 512 << 20        // -w: MAX_TCP_BUFFER
+	maxBurst     = 1000             // -b RATE/N: MAX_BURST
+	maxTime      = 24 * time.Hour   // -t: MAX_TIME
+	maxOmit      = 10 * time.Minute // -O: MAX_OMIT_TIME
+)
 
 // intValue is an integer in [min, max]; base 0 accepts 0x10 and 020 as
 // iperf3's strtol does for -S.

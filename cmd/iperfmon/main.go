@@ -71,6 +71,8 @@ func (a *app) main(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	switch {
+	case hasFlag(args, "v", "version", false):
+		return a.version(nil) // iperf3 -v anywhere on the line
 	case hasFlag(args, "c", "client", true):
 		return a.client(ctx, args)
 	case hasFlag(args, "s", "server", false):

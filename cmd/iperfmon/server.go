@@ -29,6 +29,8 @@ type serverFlags struct {
 	allow                            []string
 	keyPath, usersPath               string
 	output                           string
+	iperf3                           serverCompat
+	common                           commonCompat
 }
 
 // serverFlagSet declares the server's flags with their defaults.
@@ -50,8 +52,10 @@ func serverFlagSet() (*pflag.FlagSet, *serverFlags) {
 	fs.StringVar(&sf.usersPath, "authorized-users-path", "", "iperf3 users file (user,sha256 lines) for authentication")
 	fs.Var(durationValue{&sf.skew, time.Second}, "time-skew-threshold", "how far an auth token's clock may be off (default 10s)")
 	fs.VarP(choiceValue{&sf.output, []string{"none", outInflux}}, "output", "o", "influx: one line-protocol point per direction of every test served")
-	fs.BoolVarP(&sf.debug, "debug", "d", false, "debug output on stderr")
+	registerDebug(fs, &sf.debug)
 	fs.BoolVarP(&sf.help, "help", "h", false, "show this help")
+	sf.iperf3.register(fs)
+	sf.common.register(fs, true)
 	return fs, sf
 }
 
@@ -65,12 +69,20 @@ func (a *app) server(ctx context.Context, args []string) int {
 		a.help(usageServer, fs)
 		return exitOK
 	}
-	log := newLogger(a.stderr, sf.debug)
 	srv, err := sf.build(fs.Changed, fs.Args())
+	if err == nil {
+		err = sf.common.check(fs.Changed)
+	}
+	var done func()
+	if err == nil {
+		done, err = a.applyCommon(&sf.common, false, "")
+	}
 	if err != nil {
 		a.usageError("server", err)
 		return exitUsage
 	}
+	defer done()
+	log := newLogger(a.stderr, sf.debug)
 	srv.Logger = log.slogInfo()
 	var lw *lineWriter
 	if sf.output == outInflux {
@@ -79,16 +91,17 @@ func (a *app) server(ctx context.Context, args []string) int {
 			return exitFail
 		}
 	}
+	report := sf.reporter(a.stdout, log)
 	srv.OnResult = func(st measure.ServedTest) {
 		log.Debugf("test from %s: result=%s%s", st.Client, st.Code, servedSummary(st))
+		report(st)
 		if lw != nil {
 			if err := lw.write(servedPoints(st)...); err != nil {
 				log.Errorf("%v", err)
 			}
 		}
 	}
-	addr := net.JoinHostPort(sf.bind, strconv.Itoa(sf.port))
-	ln, err := measure.Listen(ctx, addr)
+	ln, err := sf.listen(ctx)
 	if err != nil {
 		log.Errorf("iperfmon server: %v", err)
 		return exitFail
@@ -119,6 +132,9 @@ func (sf *serverFlags) build(changed func(string) bool, args []string) (*measure
 	}
 	if changed("max-duration") && sf.maxDuration == 0 {
 		srv.MaxDuration = -1 // no limit
+	}
+	if err := sf.iperf3.apply(changed, sf, srv); err != nil {
+		return nil, err
 	}
 	if changed("idle-timeout") && sf.idle <= 0 {
 		return nil, usagef("--idle-timeout: must be more than 0")

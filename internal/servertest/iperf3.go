@@ -37,11 +37,23 @@ func RunIperf3(t testing.TB, ts *Server, host string, env []string, args ...stri
 	return wait()
 }
 
+// RunIperf3With is RunIperf3 with the iperf3 binary bin (another version
+// than the installed one; see stockiperf.Binary).
+func RunIperf3With(t testing.TB, bin string, ts *Server, host string, env []string, args ...string) Iperf3Result {
+	t.Helper()
+	wait, _ := startIperf3(t, bin, ts, host, env, args...)
+	return wait()
+}
+
 // StartIperf3 starts the stock client in the background; wait returns its
 // result. The process is killed when the test ends.
 func StartIperf3(t testing.TB, ts *Server, host string, env []string, args ...string) (wait func() Iperf3Result, cmd *exec.Cmd) {
 	t.Helper()
-	bin := testenv.RequireTool(t, "iperf3")
+	return startIperf3(t, testenv.RequireTool(t, "iperf3"), ts, host, env, args...)
+}
+
+func startIperf3(t testing.TB, bin string, ts *Server, host string, env []string, args ...string) (wait func() Iperf3Result, cmd *exec.Cmd) {
+	t.Helper()
 	if host == "" {
 		host = ts.Host
 	}

@@ -6,6 +6,8 @@ package stockiperf
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
@@ -32,7 +34,12 @@ func FreePort(tb testing.TB) int {
 // test ends.
 func StartServer(tb testing.TB, extra ...string) int {
 	tb.Helper()
-	bin := testenv.RequireTool(tb, "iperf3")
+	return StartServerWith(tb, testenv.RequireTool(tb, "iperf3"), extra...)
+}
+
+// StartServerWith is StartServer with the iperf3 binary bin (see Binary).
+func StartServerWith(tb testing.TB, bin string, extra ...string) int {
+	tb.Helper()
 	var lastErr string
 	for range 3 { // the free port can be taken between FreePort and bind
 		port := FreePort(tb)
@@ -90,7 +97,29 @@ func StartServer(tb testing.TB, extra ...string) int {
 // output.
 func ClientJSON(tb testing.TB, port int, args ...string) []byte {
 	tb.Helper()
-	bin := testenv.RequireTool(tb, "iperf3")
+	return ClientJSONWith(tb, testenv.RequireTool(tb, "iperf3"), port, args...)
+}
+
+// ClientJSONErr runs `bin -c 127.0.0.1 -p port -J args...` and returns
+// its output, or an error with the output's "error" (e.g. a busy server).
+func ClientJSONErr(bin string, port int, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	full := append([]string{"-c", "127.0.0.1", "-p", strconv.Itoa(port), "-J"}, args...)
+	out, err := exec.CommandContext(ctx, bin, full...).Output()
+	if err != nil {
+		var doc struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(out, &doc)
+		return out, fmt.Errorf("iperf3 %s: %w: %s", strings.Join(full, " "), err, doc.Error)
+	}
+	return out, nil
+}
+
+// ClientJSONWith is ClientJSON with the iperf3 binary bin (see Binary).
+func ClientJSONWith(tb testing.TB, bin string, port int, args ...string) []byte {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	full := append([]string{"-c", "127.0.0.1", "-p", strconv.Itoa(port), "-J"}, args...)

@@ -28,6 +28,13 @@ func JSONWith(res *measure.Result, opt Options) ([]byte, error) {
 	} else {
 		j := jsonWriter{res: res, opt: opt, test: res.Test}
 		doc = doc.add("start", j.start()).add("intervals", j.intervals()).add("end", j.end())
+		// iperf3 puts -T and --extra-data after end.
+		if res.Test.Title != "" {
+			doc = doc.add("title", res.Test.Title)
+		}
+		if res.Test.ExtraData != "" {
+			doc = doc.add("extra_data", res.Test.ExtraData)
+		}
 		if len(res.ServerOutputJSON) > 0 && json.Valid(res.ServerOutputJSON) {
 			doc = doc.add("server_output_json", res.ServerOutputJSON)
 		} else if res.ServerOutputText != "" {
@@ -110,7 +117,8 @@ func (j *jsonWriter) start() object {
 		add("system_info", j.opt.systemInfo()).
 		add("timestamp", object{}.
 			add("time", st.Format("Mon, 02 Jan 2006 15:04:05 GMT")).
-			add("timesecs", st.Unix()))
+			add("timesecs", st.Unix()).
+			add("timemillisecs", st.UnixMilli()))
 	if j.opt.Server {
 		o = o.add("accepted_connection", object{}.add("host", rh).add("port", rp))
 	} else {
@@ -121,12 +129,19 @@ func (j *jsonWriter) start() object {
 		if j.test.MSS > 0 {
 			o = o.add("tcp_mss", j.test.MSS)
 		} else {
-			o = o.add("tcp_mss_default", 0) // not measured: 0 means the kernel's default
+			o = o.add("tcp_mss_default", j.res.TCPMSS)
 		}
 	}
 	rate := max(j.test.Bitrate, 0)
+	interval := j.test.Interval.Seconds()
+	if j.test.Interval < 0 {
+		interval = 0
+	}
 	o = o.add("target_bitrate", rate).
+		add("fq_rate", j.test.FQRate).
 		add("sock_bufsize", j.test.Window).
+		add("sndbuf_actual", j.res.SndBufActual).
+		add("rcvbuf_actual", j.res.RcvBufActual).
 		add("test_start", object{}.
 			add("protocol", map[bool]string{true: "UDP", false: "TCP"}[j.udp()]).
 			add("num_streams", j.test.Parallel).
@@ -138,7 +153,13 @@ func (j *jsonWriter) start() object {
 			add("reverse", boolInt(j.test.Reverse)).
 			add("tos", j.test.TOS).
 			add("target_bitrate", rate).
-			add("bidir", boolInt(j.test.Bidir)))
+			add("bidir", boolInt(j.test.Bidir)).
+			add("fqrate", j.test.FQRate).
+			add("interval", interval).
+			// iperf3's --gsro switch: iperfmon uses GSO/GRO whenever the
+			// kernel has it, unasked, so the switch is reported off.
+			add("gso", 0).
+			add("gro", 0))
 	return o
 }
 
@@ -200,7 +221,9 @@ func (j *jsonWriter) interval(o object, d *measure.DirectionResult, iv measure.I
 	case sends && j.res.SenderHasRetransmits:
 		o = o.add("retransmits", max(iv.Retransmits, 0))
 		if perStream {
-			o = o.add("snd_cwnd", iv.SndCwnd).add("rtt", micros(iv.RTT))
+			o = o.add("snd_cwnd", iv.SndCwnd).add("snd_wnd", iv.SndWnd).
+				add("rtt", micros(iv.RTT)).add("rttvar", micros(iv.RTTVar)).
+				add("pmtu", iv.PMTU).add("reorder", iv.Reorder)
 		}
 	}
 	return o.add("omitted", iv.Omitted).add("sender", sends)
@@ -234,10 +257,11 @@ func (j *jsonWriter) end() object {
 			add("bytes", s.s.SenderBytes).
 			add("bits_per_second", s.s.SenderBitsPerSecond)
 		if j.res.SenderHasRetransmits {
-			snd = snd.add("retransmits", max(s.s.Retransmits, 0))
+			snd = snd.add("retransmits", max(s.s.Retransmits, 0)).add("reorder", s.s.Reorder)
 		}
 		// Zero when this host was not the sender (no TCP_INFO), as iperf3.
 		snd = snd.add("max_snd_cwnd", s.s.SndCwnd).
+			add("max_snd_wnd", s.s.SndWnd).
 			add("max_rtt", micros(s.s.RTTMax)).
 			add("min_rtt", micros(s.s.RTTMin)).
 			add("mean_rtt", micros(s.s.RTTMean))

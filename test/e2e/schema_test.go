@@ -23,7 +23,7 @@ var (
 		"bits_per_second", "sender_bits_per_second",
 		"bytes_sent", "bytes_received",
 		"duration_seconds", "streams", "retransmits",
-		"rtt_ms", "rtt_min_ms", "rtt_max_ms", "snd_cwnd_bytes",
+		"rtt_ms", "rtt_min_ms", "rtt_max_ms", "rtt_var_ms", "snd_cwnd_bytes", "snd_wnd_bytes", "pmtu_bytes", "reorder",
 		"jitter_ms", "lost_packets", "packets", "lost_percent", "out_of_order_packets",
 		"cpu_local_total_percent", "cpu_local_user_percent", "cpu_local_system_percent",
 		"cpu_remote_total_percent", "cpu_remote_user_percent", "cpu_remote_system_percent",

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/testenv"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/stretchr/testify/require"
 )
@@ -45,7 +46,7 @@ func TestInteropAuth(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startStock(t, "127.0.0.1", serverArgs...)
+			srv := startStock(t, testenv.RequireTool(t, "iperf3"), "127.0.0.1", serverArgs...)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			res, err := (&measure.Client{}).Run(ctx, measure.Test{

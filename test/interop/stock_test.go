@@ -24,11 +24,10 @@ type stockServer struct {
 	done   chan struct{}
 }
 
-// startStock starts a one-off stock iperf3 server bound to addr (127.0.0.1
+// startStock starts a one-off stock iperf3 server (binary bin) bound to addr (127.0.0.1
 // or ::1) and waits until it listens. It is killed when the test ends.
-func startStock(t *testing.T, addr string, extra ...string) *stockServer {
+func startStock(t *testing.T, bin, addr string, extra ...string) *stockServer {
 	t.Helper()
-	bin := testenv.RequireTool(t, "iperf3")
 	v6 := strings.Contains(addr, ":")
 	var lastErr string
 	for range 3 { // a free port can be taken between the probe and the bind
@@ -121,6 +120,8 @@ type stockSum struct {
 type stockReport struct {
 	End   map[string]json.RawMessage `json:"end"`
 	Error string                     `json:"error"`
+	// threaded: the server runs a thread per stream (3.16+).
+	threaded bool
 }
 
 // report waits for the one-off server to finish and parses its JSON.

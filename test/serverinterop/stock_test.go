@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/iperfmon/iperfmon/internal/servertest"
+	"github.com/iperfmon/iperfmon/internal/stockiperf"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/stretchr/testify/require"
 )
@@ -73,15 +74,29 @@ func interopMatrix() []interopCase {
 	)
 }
 
+// TestServerStockInterop runs the matrix with stock 3.12 and 3.22 clients,
+// and every fourth case with 3.18.
 func TestServerStockInterop(t *testing.T) {
-	ts := servertest.Start(t, &measure.Server{}, "127.0.0.1:0")
-	n := 0
-	for _, tc := range interopMatrix() {
+	stockiperf.Each(t, func(t *testing.T, v stockiperf.Version, bin string) {
+		ts := servertest.Start(t, &measure.Server{}, "127.0.0.1:0")
+		n := 0
+		for i, tc := range interopMatrix() {
+			if !v.Full && i%4 != 0 {
+				continue
+			}
+			serverInteropCase(t, ts, bin, tc, &n)
+		}
+	})
+}
+
+func serverInteropCase(t *testing.T, ts *servertest.Server, bin string, tc interopCase, n *int) {
+	t.Helper()
+	{
 		t.Run(tc.name, func(t *testing.T) {
-			r := servertest.RunIperf3(t, ts, "", nil, append(tc.args, "-J")...)
-			n++
-			st := ts.Last(t, n)
-			require.Equal(t, 0, r.ExitCode, "client failed: %s\n%s", r.JSON.Error, r.Stderr)
+			r := servertest.RunIperf3With(t, bin, ts, "", nil, append(tc.args, "-J")...)
+			*n++
+			st := ts.Last(t, *n)
+			require.Equal(t, 0, r.ExitCode, "client failed: %s\n%s", r.Stderr, r.Stdout)
 			require.Empty(t, r.JSON.Error)
 			require.NoError(t, st.Err)
 			require.Equal(t, measure.CodeSuccess, st.Code)

@@ -72,6 +72,13 @@ func requireSane(t *testing.T, m telegraf.Metric, protocol string) {
 		require.LessOrEqual(t, f["rtt_min_ms"].(float64), rtt.(float64))
 		require.GreaterOrEqual(t, f["rtt_max_ms"].(float64), rtt.(float64))
 		require.Positive(t, f["snd_cwnd_bytes"].(int64))
+		// TCP_INFO over loopback: loopback's 65535-byte MTU; a window
+		// (zero when the receiver fell behind), a variation and a reorder
+		// count that are not negative.
+		require.GreaterOrEqual(t, f["snd_wnd_bytes"].(int64), int64(0)) // 0: a receiver that fell behind
+		require.Equal(t, int64(65535), f["pmtu_bytes"].(int64))
+		require.GreaterOrEqual(t, f["rtt_var_ms"].(float64), 0.0)
+		require.GreaterOrEqual(t, f["reorder"].(int64), int64(0))
 	}
 }
 

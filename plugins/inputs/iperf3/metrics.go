@@ -155,6 +155,12 @@ func summaryFields(target config.Target, res *measure.Result, d *measure.Directi
 		f["rtt_min_ms"] = ms(s.RTTMin)
 		f["rtt_max_ms"] = ms(s.RTTMax)
 		f["snd_cwnd_bytes"] = s.SndCwnd
+		// TCP_INFO's rttvar, pmtu, snd_wnd and reord_seen, as iperf3 3.22's
+		// -J has them: last seen, and for the window the largest.
+		f["rtt_var_ms"] = ms(s.RTTVar)
+		f["pmtu_bytes"] = s.PMTU
+		f["snd_wnd_bytes"] = s.SndWnd
+		f["reorder"] = s.Reorder
 	}
 	return f
 }

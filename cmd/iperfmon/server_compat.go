@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iperfmon/iperfmon/measure"
+	"github.com/iperfmon/iperfmon/measure/report"
+	"github.com/spf13/pflag"
+)
+
+// serverCompat are iperf3's server options that iperfmon's own server
+// flags do not already spell the same way. docs/cli.md maps them.
+type serverCompat struct {
+	json         bool
+	interval     time.Duration
+	format       string
+	ipv4, ipv6   bool
+	maxDuration  time.Duration // --server-max-duration
+	bitrateLimit int64         // --server-bitrate-limit RATE
+	averaging    time.Duration // ... /SECONDS
+	pkcs1        bool
+	cntlKA       string
+}
+
+func (c *serverCompat) register(fs *pflag.FlagSet) {
+	fs.BoolVarP(&c.json, "json", "J", false, "print iperf3's JSON report of every test served on stdout")
+	fs.VarP(durationValue{&c.interval, time.Second}, "interval", "i", "accepted: the reports of -J carry the client's intervals")
+	fs.StringVarP(&c.format, "format", "f", "", "accepted: the server prints no text report (its log line has the rate)")
+	fs.BoolVarP(&c.ipv4, "version4", "4", false, "listen on IPv4 only")
+	fs.BoolVarP(&c.ipv6, "version6", "6", false, "listen on IPv6 only")
+	fs.Var(durationValue{&c.maxDuration, time.Second}, "server-max-duration", "iperf3's name for --max-duration: longest test accepted, seconds")
+	fs.Var(bitrateLimitValue{&c.bitrateLimit, &c.averaging}, "server-bitrate-limit", "iperf3's name for --max-bitrate: RATE[/SECONDS]")
+	fs.BoolVar(&c.pkcs1, "use-pkcs1-padding", false, "accepted: the server decrypts both OAEP and PKCS#1 v1.5 tokens")
+	fs.StringVar(&c.cntlKA, "cntl-ka", "", "accepted: control connections always use TCP keepalive")
+	fs.Lookup("cntl-ka").NoOptDefVal = "/"
+	_ = fs.MarkHidden("cntl-ka")
+}
+
+// bitrateLimitValue is --server-bitrate-limit RATE[/SECONDS].
+type bitrateLimitValue struct {
+	rate *int64
+	avg  *time.Duration
+}
+
+func (v bitrateLimitValue) Set(s string) error {
+	r, secs, slash := strings.Cut(s, "/")
+	if err := (rateValue{v.rate}).Set(r); err != nil {
+		return err
+	}
+	if slash {
+		n, err := strconv.Atoi(secs)
+		if err != nil || n < 1 || n > 3600 {
+			return fmt.Errorf("invalid averaging interval %q in %q: allowed 1 to 3600 seconds", secs, s)
+		}
+		*v.avg = time.Duration(n) * time.Second
+	}
+	return nil
+}
+func (v bitrateLimitValue) String() string { return strconv.FormatInt(*v.rate, 10) }
+func (v bitrateLimitValue) Type() string   { return "rate" }
+
+// apply maps iperf3's spellings onto the server's own limits.
+func (c *serverCompat) apply(changed func(string) bool, sf *serverFlags, srv *measure.Server) error {
+	if changed("server-max-duration") {
+		if changed("max-duration") {
+			return usagef("--server-max-duration and --max-duration are the same limit: give one")
+		}
+		if c.maxDuration <= 0 {
+			return usagef("--server-max-duration: must be more than 0")
+		}
+		srv.MaxDuration = c.maxDuration
+	}
+	if changed("server-bitrate-limit") {
+		if changed("max-bitrate") {
+			return usagef("--server-bitrate-limit and --max-bitrate are the same limit: give one")
+		}
+		srv.MaxBitrate = max(c.bitrateLimit, 0)
+		srv.MaxBitrateAveraging = c.averaging
+		if c.averaging == 0 {
+			srv.MaxBitrateAveraging = 5 * time.Second // iperf3's default
+		}
+	}
+	if changed("rcv-timeout") {
+		if changed("idle-timeout") {
+			return usagef("--rcv-timeout and --idle-timeout: give one (the server has one timeout for a silent client)")
+		}
+		srv.IdleTimeout = sf.common.rcvTimeout
+	}
+	if c.ipv4 && c.ipv6 {
+		return usagef("-4 and -6: choose one")
+	}
+	if sf.bind != "" && (c.ipv4 || c.ipv6) {
+		ip := net.ParseIP(sf.bind)
+		if ip != nil && (ip.To4() != nil) != c.ipv4 {
+			return usagef("-B %s and -%s: the address is of the other family", sf.bind, map[bool]string{true: "4", false: "6"}[c.ipv4])
+		}
+	}
+	if sf.common.bindDev != "" {
+		return usagef("--bind-dev: not supported by the server: give the interface's address with -B")
+	}
+	if c.format != "" {
+		if _, err := validateFormat(c.format); err != nil {
+			return err
+		}
+	}
+	if changed("interval") && c.interval != 0 && (c.interval < 100*time.Millisecond || c.interval > time.Minute) {
+		return usagef("-i/--interval: %v out of range; allowed 0 or 0.1 to 60 seconds", c.interval)
+	}
+	return nil
+}
+
+// listen opens the server's listener: -B, or every address of the family
+// -4/-6 names, or both families.
+func (sf *serverFlags) listen(ctx context.Context) (net.Listener, error) {
+	port := strconv.Itoa(sf.port)
+	switch {
+	case sf.bind == "" && sf.iperf3.ipv4:
+		return measure.Listen(ctx, net.JoinHostPort("0.0.0.0", port))
+	case sf.bind == "" && sf.iperf3.ipv6:
+		var lc net.ListenConfig
+		return lc.Listen(ctx, "tcp6", net.JoinHostPort("::", port)) // IPv6 only
+	}
+	return measure.Listen(ctx, net.JoinHostPort(sf.bind, port))
+}
+
+// reporter prints iperf3's per-test JSON report (-J, --json-stream) of
+// every test served.
+func (sf *serverFlags) reporter(w io.Writer, log *logger) func(measure.ServedTest) {
+	if !sf.iperf3.json && !sf.common.jsonStream {
+		return func(measure.ServedTest) {}
+	}
+	var mu sync.Mutex
+	return func(st measure.ServedTest) {
+		b, err := report.JSONWith(st.Result, report.Options{Version: "iperfmon " + versionString(), Server: true, Err: st.Err})
+		if err != nil {
+			log.Errorf("render json: %v", err)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if sf.common.jsonStream {
+			err = jsonStream(w, b, sf.common.jsonStreamFull)
+		} else {
+			_, err = w.Write(b)
+		}
+		if err != nil {
+			log.Errorf("%v", err)
+		}
+	}
+}
