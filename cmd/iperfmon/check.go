@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/iperfmon/iperfmon/config"
+	"github.com/iperfmon/iperfmon/internal/retry"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/iperfmon/iperfmon/measure/report"
 )
@@ -45,7 +46,7 @@ func (a *app) check(ctx context.Context, args []string) int {
 	fs := newFlagSet("check")
 	var cf clientFlags
 	cf.register(fs)
-	ck := checkFlags{maxDrop: 20, baselineKeep: 20, maxRetransmits: -1, busyRetries: 2, busyBackoff: 5 * time.Second}
+	ck := checkFlags{maxDrop: 20, baselineKeep: 20, maxRetransmits: -1, busyRetries: config.DefaultBusyRetries, busyBackoff: config.DefaultBusyBackoff}
 	fs.Var(rateValue{&ck.minBitrate}, "min-bitrate", "CRITICAL below this receiver-side throughput (e.g. 500M)")
 	fs.Var(rateValue{&ck.warnBitrate}, "warn-bitrate", "WARNING below this throughput (at least --min-bitrate)")
 	fs.Var(percentValue{&ck.maxLoss}, "max-loss", "UDP: CRITICAL above this loss, e.g. 1%")
@@ -96,24 +97,12 @@ func (a *app) check(ctx context.Context, args []string) int {
 	return st.code
 }
 
-// runWithRetries runs the test, retrying a busy server (iperf3 serves one
-// test at a time, so a busy answer says nothing about the path) with
-// jittered, doubling waits.
+// runWithRetries runs the test under the same retry policy as scheduled
+// tests: a busy server again after jittered, doubling waits, as long as a
+// whole test still fits before the test's deadline.
 func (ck *checkFlags) runWithRetries(ctx context.Context, t measure.Test, log *logger) (*measure.Result, error) {
-	for attempt := 0; ; attempt++ {
-		res, err := runTest(ctx, t)
-		if measure.Classify(err) != measure.CodeServerBusy || attempt >= ck.busyRetries {
-			return res, err
-		}
-		wait := ck.busyBackoff << attempt
-		wait = wait/2 + rand.N(wait) // 0.5x to 1.5x: checks started together spread out
-		log.Debugf("server busy, retry %d of %d in %v", attempt+1, ck.busyRetries, wait.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return res, err
-		case <-time.After(wait):
-		}
-	}
+	_, res, err := retry.Policy{Busy: ck.busyRetries, Backoff: ck.busyBackoff, Debugf: log.Debugf}.Run(ctx, t, runTest)
+	return res, err
 }
 
 func (ck *checkFlags) validate(changed func(string) bool, t measure.Test) error {

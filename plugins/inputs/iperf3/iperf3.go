@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/iperfmon/iperfmon/config"
+	"github.com/iperfmon/iperfmon/internal/retry"
 	"github.com/iperfmon/iperfmon/measure"
 )
 
@@ -108,7 +109,7 @@ func (p *Iperf3) Init() error {
 		p.splay = randomBelow
 	}
 	if p.jitter == nil {
-		p.jitter = jitter
+		p.jitter = retry.Jitter
 	}
 	if p.locks == nil {
 		p.locks = servers

@@ -7,12 +7,12 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/influxdata/telegraf"
 
 	"github.com/iperfmon/iperfmon/config"
+	"github.com/iperfmon/iperfmon/internal/retry"
 	"github.com/iperfmon/iperfmon/measure"
 )
 
@@ -72,59 +72,17 @@ func (p *Iperf3) runOrder() []int {
 	return order
 }
 
-// Retries of a refused or reset connection. Stock iperf3 closes its
-// listening socket at the end of every test and opens a new one, so a test
-// that follows another on the same server (forward, then reverse) can be
-// refused for a moment. Retrying for about 1.5 s keeps that from being
-// reported as connection_failed; a dead server costs 1.5 s more.
-const (
-	refusedRetries = 5
-	refusedBackoff = 50 * time.Millisecond
-)
-
 // runTest runs one test within its own deadline (Telegraf never cancels a
-// gather). A busy server is retried busy_retries times with jittered
-// exponential backoff, and a refused connection briefly (see
-// refusedRetries), in both cases only while a whole test still fits before
-// the deadline. start is when the attempt that produced the outcome began.
-func (p *Iperf3) runTest(parent context.Context, target config.Target) (time.Time, *measure.Result, error) {
-	test := target.Test
-	ctx, cancel := context.WithTimeout(parent, test.Timeout)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	busy, refused := 0, 0
-	busyWait, refusedWait := time.Duration(p.BusyBackoff), refusedBackoff
-	for {
-		start := time.Now()
-		test.Timeout = deadline.Sub(start)
-		res, err := p.guardedRun(ctx, test)
-		if err == nil {
-			return start, res, nil
-		}
-		var wait time.Duration
-		switch {
-		case measure.Classify(err) == measure.CodeServerBusy && busy < p.BusyRetries:
-			busy++
-			wait = p.jitter(busyWait)
-			busyWait *= 2
-			p.Log.Debugf("%s: server busy; retry %d of %d in %s", target.Addr(), busy, p.BusyRetries, wait.Round(time.Millisecond))
-		case res == nil && refused < refusedRetries && (errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)):
-			refused++
-			wait = refusedWait
-			refusedWait *= 2
-			p.Log.Debugf("%s: %v; retry in %s (the server may be reopening its socket after a test)", target.Addr(), err, wait)
-		default:
-			return start, res, err
-		}
-		// A retry needs the whole test's time after the wait.
-		if time.Until(deadline) < wait+test.Duration+test.Omit+time.Second {
-			p.Log.Debugf("%s: no time left for a retry before the deadline", target.Addr())
-			return start, res, err
-		}
-		if !sleep(ctx, wait) {
-			return start, res, err
-		}
+// gather), retried as the table's busy_retries and busy_backoff say (see
+// retry.Policy). start is when the attempt that produced the outcome began.
+func (p *Iperf3) runTest(ctx context.Context, target config.Target) (time.Time, *measure.Result, error) {
+	policy := retry.Policy{
+		Busy:    p.BusyRetries,
+		Backoff: time.Duration(p.BusyBackoff),
+		Jitter:  p.jitter,
+		Debugf:  func(f string, a ...any) { p.Log.Debugf("%s: "+f, append([]any{target.Addr()}, a...)...) },
 	}
+	return policy.Run(ctx, target.Test, p.guardedRun)
 }
 
 // stuckGrace is how long past its context a test may take to return before
@@ -193,10 +151,4 @@ func randomBelow(max time.Duration) time.Duration {
 		return 0
 	}
 	return time.Duration(rand.Int64N(int64(max)))
-}
-
-// jitter spreads d uniformly over [d/2, 3d/2), so that clients that met
-// the same busy server do not come back together.
-func jitter(d time.Duration) time.Duration {
-	return d/2 + randomBelow(d)
 }
