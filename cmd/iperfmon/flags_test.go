@@ -232,7 +232,7 @@ func TestHelp(t *testing.T) {
 	stdout, _, code := runApp(t, nil, "--help")
 	require.Equal(t, exitOK, code)
 	require.Contains(t, stdout, "iperfmon check HOST")
-	// Every iperf3 flag DESIGN.md lists is documented in client --help.
+	// Every common iperf3 flag is documented in client --help.
 	stdout, _, _ = runApp(t, nil, "client", "--help")
 	for _, f := range []string{"-p, --port", "-t, --time", "-n, --bytes", "-k, --blockcount", "-u, --udp", "-b, --bitrate",
 		"-l, --length", "-P, --parallel", "-R, --reverse", "--bidir", "-O, --omit", "-w, --window", "-C, --congestion",
@@ -243,7 +243,7 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// server --help documents every server flag of issue 4 and DESIGN.md.
+// server --help documents every server flag.
 func TestServerHelpFlags(t *testing.T) {
 	stdout, _, code := runApp(t, nil, "server", "--help")
 	require.Equal(t, exitOK, code)
