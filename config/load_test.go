@@ -14,7 +14,7 @@ import (
 
 const allowedKeys = "servers, schedule, splay, protocol, directions, duration, omit, parallel, bitrate, " +
 	"length, window, tos, family, connect_timeout, timeout, busy_retries, busy_backoff, username, password, " +
-	"rsa_public_key, interval_metrics"
+	"rsa_public_key, interval_metrics, latency"
 
 // invalid maps each testdata/invalid-*.toml (one per rule) to its exact error.
 var invalid = map[string]string{
@@ -130,12 +130,14 @@ func TestLoadValid(t *testing.T) {
 		require.Equal(t, 5, a.BusyRetries)
 		require.Equal(t, Duration(2*time.Second), a.BusyBackoff)
 		require.True(t, a.IntervalMetrics)
+		require.False(t, a.Latency)
 
 		b := tables[1]
 		require.Equal(t, "@every 1m30s", b.Schedule)
 		require.Equal(t, Rate(measure.BitrateUnlimited), b.Bitrate)
 		require.Equal(t, DefaultDirections(), b.Directions)
 		require.Equal(t, 3, b.BusyRetries)
+		require.True(t, b.Latency, "latency defaults to true")
 	})
 	t.Run("auth", func(t *testing.T) {
 		tables, err := Load("testdata/valid-auth.toml")
@@ -198,6 +200,7 @@ func TestSetDefaults(t *testing.T) {
 	want := DefaultTable()
 	want.Servers = []string{"h"}
 	want.BusyRetries = 0
+	want.Latency = false // a table built in Go: false cannot be told from unset
 	require.Equal(t, want, tbl)
 	require.NoError(t, tbl.Validate())
 }

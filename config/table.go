@@ -42,6 +42,9 @@ type Table struct {
 	RSAPublicKey string `toml:"rsa_public_key"` // path to the server's PEM public key
 
 	IntervalMetrics bool `toml:"interval_metrics"`
+	// Latency probes idle and loaded RTT with ICMP echo (on in
+	// DefaultTable; a table built in Go leaves it off unless set).
+	Latency bool `toml:"latency"`
 
 	// rsaKey is the PEM read from RSAPublicKey by Validate.
 	rsaKey []byte
@@ -76,6 +79,7 @@ func DefaultTable() Table {
 		ConnectTimeout: Duration(DefaultConnectTimeout),
 		BusyRetries:    DefaultBusyRetries,
 		BusyBackoff:    Duration(DefaultBusyBackoff),
+		Latency:        true,
 	}
 }
 
@@ -121,7 +125,7 @@ var keys = []string{
 	"servers", "schedule", "splay", "protocol", "directions", "duration", "omit",
 	"parallel", "bitrate", "length", "window", "tos", "family", "connect_timeout",
 	"timeout", "busy_retries", "busy_backoff", "username", "password",
-	"rsa_public_key", "interval_metrics",
+	"rsa_public_key", "interval_metrics", "latency",
 }
 
 // keyKinds says what type of TOML value each key takes.
@@ -147,4 +151,5 @@ var keyKinds = map[string]string{
 	"password":         "a string",
 	"rsa_public_key":   "a string (a file path)",
 	"interval_metrics": "true or false",
+	"latency":          "true or false",
 }

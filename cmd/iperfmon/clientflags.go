@@ -49,6 +49,7 @@ type clientFlags struct {
 	pkcs1           bool
 	noDelay         bool
 	mss             int
+	latency         bool
 	debug           bool
 	help            bool
 }
@@ -90,8 +91,24 @@ func (c *clientFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.pkcs1, "use-pkcs1-padding", false, "PKCS#1 v1.5 padding for servers older than iperf3 3.17")
 	fs.BoolVarP(&c.noDelay, "no-delay", "N", false, "set TCP_NODELAY")
 	fs.VarP(intValue{&c.mss, 1, 65535, 10}, "set-mss", "M", "TCP maximum segment size")
+	fs.BoolVar(&c.latency, "latency", false, "also measure idle and loaded RTT with ICMP echo to the server (10 probes/s)")
 	fs.BoolVarP(&c.debug, "debug", "d", false, "debug output on stderr")
 	fs.BoolVarP(&c.help, "help", "h", false, "show this help")
+}
+
+// latencyOnByDefault makes --latency default to true (check): a drop-in
+// iperf3 client sends nothing iperf3 would not unless asked.
+func latencyOnByDefault(fs *pflag.FlagSet, c *clientFlags) {
+	c.latency = true
+	fs.Lookup("latency").DefValue = "true"
+}
+
+// warnLatency logs one warning when the probe was asked for but could
+// not run; the test result stands.
+func warnLatency(log *logger, res *measure.Result) {
+	if res != nil && res.Latency != nil && res.Latency.Unavailable != "" {
+		log.Warnf("no latency probe, so no idle/loaded RTT: %s (allow ping sockets with sysctl net.ipv4.ping_group_range or grant CAP_NET_RAW; --latency=false turns the probe off)", res.Latency.Unavailable)
+	}
 }
 
 // dscpNames are iperf3's DSCP names (dscp.c), as TOS byte values.
@@ -179,6 +196,7 @@ func (c *clientFlags) test(fs *pflag.FlagSet, args []string, getenv func(string)
 		BindAddress: c.bind, ClientPort: c.cport, ConnectTimeout: c.connectTimeout,
 		UDPCounters64: c.counters64, GetServerOutput: c.getServerOutput,
 		Username: c.username, UsePKCS1Padding: c.pkcs1,
+		Latency: c.latency,
 	}
 	if c.udp {
 		t.Protocol = measure.UDP

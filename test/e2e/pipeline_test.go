@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,7 +183,7 @@ func checkSchema(t *testing.T, db *influxDB, database string) {
 	t.Helper()
 	for _, s := range db.mustQuery(t, database, `SHOW FIELD KEYS FROM "iperf3"`) {
 		for _, k := range s.column("fieldKey") {
-			require.Contains(t, schemaFields, k, "field not in DESIGN.md's schema")
+			require.Contains(t, slices.Concat(schemaFields, schemaLatencyDetail), k, "field not in DESIGN.md's schema")
 		}
 	}
 	for _, s := range db.mustQuery(t, database, `SHOW TAG KEYS FROM "iperf3"`) {
