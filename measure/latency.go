@@ -2,11 +2,12 @@ package measure
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"sync"
@@ -20,9 +21,13 @@ import (
 // Latency probe: ICMP echo to the server's address, so that it works
 // against any iperf3 server (a stock server answers nothing new on its
 // ports). The rate is fixed and low so that the probe does not disturb
-// the measurement: 10 probes/s of 84 bytes (IPv4) is under 7 kbit/s.
+// the measurement: 10 probes/s on average of 84-byte packets (IPv4) is
+// about 7 kbit/s; the shortest gap (75 ms) of 104-byte IPv6 packets is
+// 11 kbit/s.
 const (
-	// ProbeInterval is the time between two probes: 10 probes per second.
+	// ProbeInterval is the mean time between two probes: 10 probes per
+	// second on average, never more than 13.4 (see probeGap); the
+	// idle phase takes IdleProbes-1 gaps, about 0.4 s.
 	ProbeInterval = 100 * time.Millisecond
 	// IdleProbes is how many probes are sent just before the data phase.
 	IdleProbes = 5
@@ -147,7 +152,7 @@ func newProber(ip net.IP, bind net.IP) (*prober, error) {
 		p.dst = &net.IPAddr{IP: ip}
 	}
 	var b [10]byte
-	_, _ = rand.Read(b[:])
+	_, _ = crand.Read(b[:])
 	p.id = int(binary.BigEndian.Uint16(b[:2]))
 	copy(p.nonce[:], b[2:])
 	p.readers.Add(1)
@@ -244,7 +249,15 @@ func (p *prober) send() {
 	_, _ = p.conn.WriteTo(b, p.dst)
 }
 
-// phase sends a probe every ProbeInterval, the first at once, until count
+// probeGap is the wait before the next probe: ProbeInterval ± 25 %, at
+// random, so that the probes cannot lock onto a periodic sender (the data
+// streams' pacing runs in the same process, on the same timers) and always
+// see the queue in the same phase.
+func probeGap() time.Duration {
+	return ProbeInterval*3/4 + rand.N(ProbeInterval/2+1)
+}
+
+// phase sends a probe every probeGap (ProbeInterval on average), the first at once, until count
 // probes were sent (count <= 0: no limit) or stop is closed or ctx ends.
 // Then it waits for the outstanding replies (at most ProbeTimeout after
 // the last probe) and returns the phase's statistics.
@@ -253,15 +266,17 @@ func (p *prober) phase(ctx context.Context, count int, stop <-chan struct{}) RTT
 	p.sent, p.rtts = 0, nil
 	clear(p.pending)
 	p.mu.Unlock()
-	tick := time.NewTicker(ProbeInterval)
-	defer tick.Stop()
+	tm := time.NewTimer(0)
+	defer tm.Stop()
+	<-tm.C
 	for {
 		p.send()
 		if count > 0 && p.sentCount() >= count || p.sentCount() >= maxLoadedProbes {
 			break
 		}
+		tm.Reset(probeGap())
 		select {
-		case <-tick.C:
+		case <-tm.C:
 			continue
 		case <-stop:
 		case <-ctx.Done():
