@@ -66,6 +66,9 @@ type RTTStats struct {
 	Min      time.Duration
 	Max      time.Duration
 	P90      time.Duration // 90th percentile, nearest rank
+	// First and Last are when the phase's first and last probe were sent
+	// (zero when none was): the window the figures describe.
+	First, Last time.Time
 }
 
 // Increase is the loaded median minus the idle median, and whether both
@@ -134,6 +137,8 @@ type prober struct {
 	pending map[uint16]time.Time
 	rtts    []time.Duration // replies of the current phase
 	sent    int
+	first   time.Time // the current phase's first and last probe
+	last    time.Time
 	done    chan struct{}
 	readers sync.WaitGroup
 }
@@ -233,11 +238,16 @@ func (p *prober) send() {
 	if p.v6 {
 		typ = ipv6.ICMPTypeEchoRequest
 	}
+	now := time.Now()
 	p.mu.Lock()
 	p.seq++
 	seq := p.seq
 	p.sent++
-	p.pending[seq] = time.Now()
+	p.pending[seq] = now
+	if p.first.IsZero() {
+		p.first = now
+	}
+	p.last = now
 	p.mu.Unlock()
 	data := make([]byte, probePayload)
 	copy(data, p.nonce[:])
@@ -264,6 +274,7 @@ func probeGap() time.Duration {
 func (p *prober) phase(ctx context.Context, count int, stop <-chan struct{}) RTTStats {
 	p.mu.Lock()
 	p.sent, p.rtts = 0, nil
+	p.first, p.last = time.Time{}, time.Time{}
 	clear(p.pending)
 	p.mu.Unlock()
 	tm := time.NewTimer(0)
@@ -286,7 +297,9 @@ func (p *prober) phase(ctx context.Context, count int, stop <-chan struct{}) RTT
 	p.await(ctx)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return summarize(p.sent, p.rtts)
+	st := summarize(p.sent, p.rtts)
+	st.First, st.Last = p.first, p.last
+	return st
 }
 
 func (p *prober) sentCount() int {

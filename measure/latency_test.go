@@ -98,6 +98,10 @@ func TestLatencyLoopback(t *testing.T) {
 			// 10/s over the measured second: 10 or 11 probes, all answered.
 			require.InDelta(t, 10.5, l.Loaded.Sent, 1.5)
 			require.Equal(t, l.Loaded.Sent, l.Loaded.Received)
+			require.True(t, l.Idle.First.Before(l.Idle.Last))
+			require.True(t, l.Idle.Last.Before(l.Loaded.First))
+			// The loaded window is the measured time: omit first, then -t.
+			require.InDelta(t, tc.test.Duration.Seconds(), l.Loaded.Last.Sub(l.Loaded.First).Seconds(), 0.3)
 			for _, s := range []RTTStats{l.Idle, l.Loaded} {
 				require.Positive(t, s.Min)
 				require.LessOrEqual(t, s.Min, s.Median)

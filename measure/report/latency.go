@@ -32,12 +32,18 @@ func latencyJSON(l *measure.Latency) object {
 
 func rttJSON(s measure.RTTStats) object {
 	o := object{}.add("sent", s.Sent).add("received", s.Received)
+	if !s.First.IsZero() {
+		// When the phase's probes were sent, as Unix seconds.
+		o = o.add("first_probe_unix", unixSeconds(s.First)).add("last_probe_unix", unixSeconds(s.Last))
+	}
 	if s.Received == 0 {
 		return o
 	}
 	return o.add("median_ms", msf(s.Median)).add("min_ms", msf(s.Min)).
 		add("p90_ms", msf(s.P90)).add("max_ms", msf(s.Max))
 }
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixMicro()) / 1e6 }
 
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 

@@ -94,8 +94,8 @@ func TestLatency(t *testing.T) {
 					c.errorf("%v", err)
 					return
 				}
-				r.ours = fmt.Sprintf("idle %.2f, loaded %.1f ms", m.idle, m.loaded)
-				r.ref = fmt.Sprintf("ping %.1f ms (%d)", m.ping, m.pingN)
+				r.ours = fmt.Sprintf("idle %.2f, loaded %.2f ms", m.idle, m.loaded)
+				r.ref = fmt.Sprintf("ping %.2f ms (%d probes)", m.ping, m.pingN)
 				r.errPct = pct(m.loaded, m.ping)
 				checkLatency(c, lc, m)
 			})
@@ -133,17 +133,13 @@ func checkLatency(c *checker, lc latencyCase, m latencyFigures) {
 	}
 }
 
-// Test timing of the latency cases: -O 1 -t 3, and the window of ping
-// samples that counts as loaded: iperfmon's probes under load start after
-// its idle probes (about 0.45 s with the connection) and the omitted
-// second, and end with the data phase, a moment before the client exits.
-// The cubic sawtooth takes seconds, so the two windows must match closely.
+// Test timing of the latency cases: -O 1 -t 3.
 const (
-	latencyTime       = 3
-	latencyOmit       = 1
-	pingWindowStart   = 1500 * time.Millisecond
-	pingWindowEndLead = 150 * time.Millisecond
+	latencyTime = 3
+	latencyOmit = 1
 )
+
+func unixTime(sec float64) time.Time { return time.Unix(0, int64(sec*1e9)) }
 
 // measureLatency runs one test with --latency, ping alongside it from the
 // client's namespace, and returns both views.
@@ -182,13 +178,11 @@ func (l *link) measureLatency(p pair, ping string, lc latencyCase) (latencyFigur
 		b := 0.95 * goodput(latencyRate, true, 4, 1400)
 		args = append(args, "-u", "-b", strconv.Itoa(int(b)), "-l", "1400", "-w", udpWindow())
 	}
-	t0 := time.Now()
 	cli, err := l.start(ctx, cliSide, nil, p.client.path, args...)
 	if err != nil {
 		return fig, err
 	}
 	<-cli.done
-	t1 := time.Now()
 	// SIGINT: ping prints what it has and exits.
 	_ = syscall.Kill(-pg.cmd.Process.Pid, syscall.SIGINT)
 	_ = pg.wait(3 * time.Second)
@@ -204,7 +198,13 @@ func (l *link) measureLatency(p pair, ping string, lc latencyCase) (latencyFigur
 		return fig, fmt.Errorf("no iperfmon.latency in the client's -J output (stderr: %s)", cli.stderr.String())
 	}
 	fig.idle, fig.loaded, fig.increase = num(lat, "idle_rtt_ms"), num(lat, "loaded_rtt_ms"), num(lat, "rtt_increase_ms")
-	rtts := pingRTTs(pg.stdout.Bytes(), t0.Add(pingWindowStart), t1.Add(-pingWindowEndLead))
+	// ping's probes sent between iperfmon's first and last loaded probe:
+	// the cubic sawtooth takes seconds, so the windows must match.
+	from, to := num(lat, "loaded", "first_probe_unix"), num(lat, "loaded", "last_probe_unix")
+	if math.IsNaN(from) || math.IsNaN(to) || to-from < latencyTime-1 {
+		return fig, fmt.Errorf("iperfmon.latency.loaded: window %v..%v missing or shorter than %d s", from, to, latencyTime-1)
+	}
+	rtts := pingRTTs(pg.stdout.Bytes(), unixTime(from), unixTime(to))
 	fig.pingN = len(rtts)
 	fig.ping = median(rtts)
 	return fig, nil
