@@ -98,7 +98,7 @@ func (r *run) cleanup() {
 	if r.dp != nil {
 		r.dp.Stop()
 	}
-	r.lat.finish() // closes the probe socket when the test failed
+	r.lat.abort() // closes the probe socket when the test failed
 	for _, c := range r.conns {
 		_ = c.Close()
 	}
@@ -494,7 +494,7 @@ func (r *run) dialUDP(server net.Addr, bind net.IP, port int) (net.Conn, error) 
 func (r *run) runData() (State, error) {
 	dp := startDataPhase(r.ctx, r.cfg, r.streams)
 	r.dp = dp
-	r.lat.startLoaded(r.ctx, r.t.Omit)
+	r.lat.startLoaded(r.t.Omit)
 	defer r.lat.stopLoaded()
 	type stateMsg struct {
 		st  State

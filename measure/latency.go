@@ -343,6 +343,8 @@ func (p *prober) close() {
 type latencyRun struct {
 	lat    *Latency
 	p      *prober
+	ctx    context.Context
+	cancel context.CancelFunc // abort: stop without waiting for replies
 	stop   chan struct{}
 	loaded chan RTTStats
 	once   sync.Once
@@ -351,7 +353,8 @@ type latencyRun struct {
 // startLatency opens the probe to ip and runs the idle phase. Without an
 // ICMP socket it returns a run whose Latency says why.
 func startLatency(ctx context.Context, ip net.IP, bind net.IP) *latencyRun {
-	lr := &latencyRun{lat: &Latency{Target: ip.String()}, stop: make(chan struct{})}
+	ctx, cancel := context.WithCancel(ctx)
+	lr := &latencyRun{lat: &Latency{Target: ip.String()}, ctx: ctx, cancel: cancel, stop: make(chan struct{})}
 	p, err := newProber(ip, bind)
 	if err != nil {
 		lr.lat.Unavailable = err.Error()
@@ -359,15 +362,16 @@ func startLatency(ctx context.Context, ip net.IP, bind net.IP) *latencyRun {
 	}
 	lr.p = p
 	lr.lat.Method = p.method
-	lr.lat.Idle = p.phase(ctx, IdleProbes, nil)
+	lr.lat.Idle = p.phase(lr.ctx, IdleProbes, nil)
 	return lr
 }
 
 // startLoaded starts the loaded phase after delay (the omit period).
-func (lr *latencyRun) startLoaded(ctx context.Context, delay time.Duration) {
+func (lr *latencyRun) startLoaded(delay time.Duration) {
 	if lr == nil || lr.p == nil || lr.loaded != nil {
 		return
 	}
+	ctx := lr.ctx
 	lr.loaded = make(chan RTTStats, 1)
 	go func() {
 		if delay > 0 {
@@ -394,12 +398,22 @@ func (lr *latencyRun) stopLoaded() {
 	}
 }
 
+// abort ends the probe at once, without waiting for replies: the test
+// failed and nobody will read the figures.
+func (lr *latencyRun) abort() {
+	if lr != nil {
+		lr.cancel()
+		lr.finish()
+	}
+}
+
 // finish waits for the loaded phase's last replies, closes the socket and
 // returns the result. It runs on the test's goroutine only.
 func (lr *latencyRun) finish() *Latency {
 	if lr == nil {
 		return nil
 	}
+	defer lr.cancel()
 	lr.stopLoaded()
 	if lr.loaded != nil {
 		lr.lat.Loaded = <-lr.loaded

@@ -95,8 +95,9 @@ func TestLatencyLoopback(t *testing.T) {
 			require.Equal(t, "127.0.0.1", l.Target)
 			require.Equal(t, IdleProbes, l.Idle.Sent)
 			require.Equal(t, IdleProbes, l.Idle.Received)
-			// 10/s over the measured second: 10 or 11 probes, all answered.
-			require.InDelta(t, 10.5, l.Loaded.Sent, 1.5)
+			// 10/s on average over the measured second, gaps 75-125 ms:
+			// 9 to 14 probes (fewer when a busy host delays a timer).
+			require.InDelta(t, 10.5, l.Loaded.Sent, 4.5)
 			require.Equal(t, l.Loaded.Sent, l.Loaded.Received)
 			require.True(t, l.Idle.First.Before(l.Idle.Last))
 			require.True(t, l.Idle.Last.Before(l.Loaded.First))

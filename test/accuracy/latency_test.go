@@ -56,7 +56,7 @@ func latencyCases() []latencyCase {
 		{name: "fwd cubic", dir: forward, cc: "cubic", limit: latencyQueue, minShare: 0.5},
 		{name: "rev cubic", dir: reverse, cc: "cubic", limit: latencyQueue, minShare: 0.5},
 		{name: "fwd -P 4 cubic", dir: forward, parallel: 4, cc: "cubic", limit: latencyQueue, minShare: 0.5},
-		{name: "fwd cubic short queue", dir: forward, cc: "cubic", limit: latencyShort, minShare: 0.5},
+		{name: "fwd cubic short queue", dir: forward, cc: "cubic", limit: latencyShort, minShare: 0.3},
 		// 95 % of the rate: the queue stays short, but a sender that is
 		// descheduled and catches up leaves a backlog that drains slowly.
 		{name: "udp fwd 95%", dir: forward, udp: true, limit: latencyQueue},
@@ -115,8 +115,8 @@ func checkLatency(c *checker, lc latencyCase, m latencyFigures) {
 	if !(m.idle < maxIdleRTTMs) {
 		c.errorf("idle_rtt_ms %.3f: want below %.0f ms on an unloaded veth", m.idle, maxIdleRTTMs)
 	}
-	if m.pingN < 10 {
-		c.errorf("only %d ping replies in the loaded window; want at least 10", m.pingN)
+	if m.pingN < 100 {
+		c.errorf("only %d ping replies in the loaded window; want at least 100", m.pingN)
 		return
 	}
 	if tol := max(m.ping*tolRTTPct/100, tolRTTAbsMs); math.IsNaN(m.loaded) || math.Abs(m.loaded-m.ping) > tol {
@@ -133,9 +133,10 @@ func checkLatency(c *checker, lc latencyCase, m latencyFigures) {
 	}
 }
 
-// Test timing of the latency cases: -O 1 -t 3.
+// Test timing of the latency cases: -O 1 -t 5, so that iperfmon's median
+// rests on about 50 probes (BBR's queue swings by several ms within a test).
 const (
-	latencyTime = 3
+	latencyTime = 5
 	latencyOmit = 1
 )
 
@@ -156,8 +157,11 @@ func (l *link) measureLatency(p pair, ping string, lc latencyCase) (latencyFigur
 	if err := l.waitListening(srv, port); err != nil {
 		return fig, fmt.Errorf("%s server: %w", p.server.name, err)
 	}
-	// -D: each reply's receive time; 10 probes/s, as iperfmon's; bounded.
-	pg, err := l.start(ctx, cliSide, nil, ping, "-D", "-n", "-i", "0.1", "-w", strconv.Itoa(latencyTime+latencyOmit+10), srvAddr4)
+	// -D: each reply's receive time. 50 probes/s (34 kbit/s, nothing
+	// next to 20 Mbit/s): the reference's median is then sharper than
+	// the subject's 10/s, and the comparison tests iperfmon, not ping's
+	// sampling. Bounded by -w.
+	pg, err := l.start(ctx, cliSide, nil, ping, "-D", "-n", "-i", "0.02", "-w", strconv.Itoa(latencyTime+latencyOmit+10), srvAddr4)
 	if err != nil {
 		return fig, err
 	}
