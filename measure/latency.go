@@ -123,9 +123,21 @@ func openICMP(v6 bool, bind net.IP) (*icmp.PacketConn, string, error) {
 	return nil, "", fmt.Errorf("no ICMP socket: ping socket: %v (allowed groups: sysctl net.ipv4.ping_group_range); raw socket: %v (needs root or CAP_NET_RAW)", errU, errR)
 }
 
+// replyReader reads one packet's ICMP message and when it arrived.
+type replyReader func(b []byte) (n int, from net.Addr, at time.Time, err error)
+
+// plainReader times a reply when this process reads it.
+func plainReader(c *icmp.PacketConn) replyReader {
+	return func(b []byte) (int, net.Addr, time.Time, error) {
+		n, from, err := c.ReadFrom(b)
+		return n, from, time.Now(), err
+	}
+}
+
 // prober sends echo requests to one address and matches the replies.
 type prober struct {
 	conn   *icmp.PacketConn
+	readTo replyReader
 	method string
 	dst    net.Addr
 	v6     bool
@@ -150,7 +162,7 @@ func newProber(ip net.IP, bind net.IP) (*prober, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &prober{conn: c, method: method, v6: v6, pending: map[uint16]time.Time{}, done: make(chan struct{})}
+	p := &prober{conn: c, readTo: probeReader(c, v6), method: method, v6: v6, pending: map[uint16]time.Time{}, done: make(chan struct{})}
 	if method == ProbeICMPUnprivileged {
 		p.dst = &net.UDPAddr{IP: ip}
 	} else {
@@ -178,8 +190,7 @@ func (p *prober) read() {
 	buf := make([]byte, 1500)
 	for {
 		_ = p.conn.SetReadDeadline(time.Now().Add(ProbeInterval))
-		n, from, err := p.conn.ReadFrom(buf)
-		now := time.Now()
+		n, from, now, err := p.readTo(buf)
 		select {
 		case <-p.done:
 			return
@@ -209,7 +220,7 @@ func (p *prober) read() {
 		p.mu.Lock()
 		if sentAt, ok := p.pending[uint16(e.Seq)]; ok {
 			delete(p.pending, uint16(e.Seq))
-			if rtt := now.Sub(sentAt); rtt <= ProbeTimeout && len(p.rtts) < maxLoadedProbes {
+			if rtt := now.Sub(sentAt); rtt > 0 && rtt <= ProbeTimeout && len(p.rtts) < maxLoadedProbes {
 				p.rtts = append(p.rtts, rtt)
 			}
 		}
@@ -238,16 +249,9 @@ func (p *prober) send() {
 	if p.v6 {
 		typ = ipv6.ICMPTypeEchoRequest
 	}
-	now := time.Now()
 	p.mu.Lock()
 	p.seq++
 	seq := p.seq
-	p.sent++
-	p.pending[seq] = now
-	if p.first.IsZero() {
-		p.first = now
-	}
-	p.last = now
 	p.mu.Unlock()
 	data := make([]byte, probePayload)
 	copy(data, p.nonce[:])
@@ -256,6 +260,17 @@ func (p *prober) send() {
 		return
 	}
 	_ = p.conn.SetWriteDeadline(time.Now().Add(ProbeInterval))
+	// The send time is taken last, as ping does, and stored before the
+	// write so that a fast reply finds it.
+	now := time.Now()
+	p.mu.Lock()
+	p.sent++
+	p.pending[seq] = now
+	if p.first.IsZero() {
+		p.first = now
+	}
+	p.last = now
+	p.mu.Unlock()
 	_, _ = p.conn.WriteTo(b, p.dst)
 }
 
