@@ -108,7 +108,6 @@ type latencyFigures struct {
 	idle, loaded, increase float64 // iperfmon's -J iperfmon.latency
 	ping                   float64 // ping's median over the loaded window
 	pingN                  int
-	bps                    float64
 }
 
 func checkLatency(c *checker, lc latencyCase, m latencyFigures) {
