@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/icmp"
+
+	"github.com/iperfmon/iperfmon/internal/leakcheck"
 )
 
 func TestSummarize(t *testing.T) {
@@ -157,4 +159,32 @@ func TestLatencyStopsWithContext(t *testing.T) {
 	s := p.phase(ctx, 0, nil)
 	require.Less(t, time.Since(start), time.Second)
 	require.InDelta(t, 3, s.Sent, 1)
+}
+
+// Tests with the probe, finished or cancelled in the middle, leave no
+// socket, goroutine or memory behind.
+func TestLatencyNoLeak(t *testing.T) {
+	icmpAvailable(t)
+	port := loopbackServer(t)
+	run := func(cancelAfter time.Duration) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if cancelAfter > 0 {
+			time.AfterFunc(cancelAfter, cancel)
+		}
+		_, _ = (&Client{}).Run(ctx, Test{Host: "127.0.0.1", Port: port, Duration: 300 * time.Millisecond, Latency: true})
+	}
+	run(0) // warm up: lazily started runtime and resolver goroutines
+	base := leakcheck.Take()
+	for i := range 12 {
+		switch i % 3 {
+		case 0:
+			run(0)
+		case 1:
+			run(200 * time.Millisecond) // during the idle phase
+		case 2:
+			run(600 * time.Millisecond) // during the data phase
+		}
+	}
+	leakcheck.Settle(t, base, 2, 4<<20, 10*time.Second)
 }
