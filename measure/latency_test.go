@@ -56,11 +56,16 @@ func icmpAvailable(t *testing.T) {
 
 func inCI() bool { v, _ := strconv.ParseBool(os.Getenv("CI")); return v }
 
-// loopbackServer serves on 127.0.0.1 until the test ends.
-func loopbackServer(t *testing.T) int {
+// loopbackServer serves on 127.0.0.1 (or the given loopback address) until
+// the test ends.
+func loopbackServer(t *testing.T, host ...string) int {
 	t.Helper()
+	h := "127.0.0.1"
+	if len(host) > 0 {
+		h = host[0]
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ln, err := Listen(ctx, "127.0.0.1:0")
+	ln, err := Listen(ctx, net.JoinHostPort(h, "0"))
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- (&Server{}).Serve(ctx, ln) }()
@@ -82,10 +87,14 @@ func TestLatencyLoopback(t *testing.T) {
 		{"forward", Test{Duration: time.Second}},
 		{"reverse with omit", Test{Duration: time.Second, Omit: 300 * time.Millisecond, Reverse: true}},
 		{"udp bidir", Test{Duration: time.Second, Protocol: UDP, Bidir: true, Bitrate: 10e6}},
+		{"ipv6", Test{Duration: time.Second, Host: "::1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			port := loopbackServer(t)
-			tc.test.Host, tc.test.Port, tc.test.Latency = "127.0.0.1", port, true
+			if tc.test.Host == "" {
+				tc.test.Host = "127.0.0.1"
+			}
+			port := loopbackServer(t, tc.test.Host)
+			tc.test.Port, tc.test.Latency = port, true
 			start := time.Now()
 			res, err := (&Client{}).Run(context.Background(), tc.test)
 			require.NoError(t, err)
@@ -94,7 +103,7 @@ func TestLatencyLoopback(t *testing.T) {
 			require.NotNil(t, l)
 			require.Empty(t, l.Unavailable)
 			require.Contains(t, []string{ProbeICMPUnprivileged, ProbeICMPRaw}, l.Method)
-			require.Equal(t, "127.0.0.1", l.Target)
+			require.Equal(t, tc.test.Host, l.Target)
 			require.Equal(t, IdleProbes, l.Idle.Sent)
 			require.Equal(t, IdleProbes, l.Idle.Received)
 			// 10/s on average over the measured second, gaps 75-125 ms:

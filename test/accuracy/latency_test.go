@@ -47,6 +47,10 @@ type latencyCase struct {
 	// minShare is the share of the queue's delay the loaded RTT must reach
 	// (0: none): a queue-filling congestion control keeps it mostly full.
 	minShare float64
+	// pingSocket allows unprivileged ICMP sockets in the client's
+	// namespace (net.ipv4.ping_group_range), so that the probe uses one
+	// instead of a raw socket.
+	pingSocket bool
 }
 
 func (lc latencyCase) queueMs() float64 { return float64(lc.limit) * 8 / latencyRate * 1000 }
@@ -54,8 +58,8 @@ func (lc latencyCase) queueMs() float64 { return float64(lc.limit) * 8 / latency
 func latencyCases() []latencyCase {
 	return []latencyCase{
 		{name: "fwd cubic", dir: forward, cc: "cubic", limit: latencyQueue, minShare: 0.5},
-		{name: "rev cubic", dir: reverse, cc: "cubic", limit: latencyQueue, minShare: 0.5},
-		{name: "fwd -P 4 cubic", dir: forward, parallel: 4, cc: "cubic", limit: latencyQueue, minShare: 0.5},
+		{name: "rev cubic ping socket", dir: reverse, cc: "cubic", limit: latencyQueue, minShare: 0.5, pingSocket: true},
+		{name: "fwd -P 4 cubic ping socket", dir: forward, parallel: 4, cc: "cubic", limit: latencyQueue, minShare: 0.5, pingSocket: true},
 		{name: "fwd cubic short queue", dir: forward, cc: "cubic", limit: latencyShort, minShare: 0.3},
 		// 95 % of the rate: the queue stays short, but a sender that is
 		// descheduled and catches up leaves a backlog that drains slowly.
@@ -89,6 +93,15 @@ func TestLatency(t *testing.T) {
 					c.errorf("shape: %v", err)
 					return
 				}
+				groups, method := "1 0", "icmp-raw" // the namespace's default: none
+				if lc.pingSocket {
+					groups, method = "0 2147483647", "icmp-unprivileged"
+				}
+				if err := l.cmd(l.tl.ip, "netns", "exec", l.ns[cliSide], "sh", "-c",
+					"echo '"+groups+"' > /proc/sys/net/ipv4/ping_group_range"); err != nil {
+					c.errorf("set ping_group_range: %v", err)
+					return
+				}
 				m, err := l.measureLatency(p, ping, lc)
 				if err != nil {
 					c.errorf("%v", err)
@@ -97,6 +110,9 @@ func TestLatency(t *testing.T) {
 				r.ours = fmt.Sprintf("idle %.2f, loaded %.2f ms", m.idle, m.loaded)
 				r.ref = fmt.Sprintf("ping %.2f ms (%d probes)", m.ping, m.pingN)
 				r.errPct = pct(m.loaded, m.ping)
+				if m.method != method {
+					c.errorf("iperfmon.latency.method %q, want %q", m.method, method)
+				}
 				checkLatency(c, lc, m)
 			})
 		})
@@ -108,6 +124,7 @@ type latencyFigures struct {
 	idle, loaded, increase float64 // iperfmon's -J iperfmon.latency
 	ping                   float64 // ping's median over the loaded window
 	pingN                  int
+	method                 string // iperfmon's socket: icmp-raw or icmp-unprivileged
 }
 
 func checkLatency(c *checker, lc latencyCase, m latencyFigures) {
@@ -200,6 +217,7 @@ func (l *link) measureLatency(p pair, ping string, lc latencyCase) (latencyFigur
 	if lat == nil {
 		return fig, fmt.Errorf("no iperfmon.latency in the client's -J output (stderr: %s)", cli.stderr.String())
 	}
+	fig.method, _ = get(lat, "method").(string)
 	fig.idle, fig.loaded, fig.increase = num(lat, "idle_rtt_ms"), num(lat, "loaded_rtt_ms"), num(lat, "rtt_increase_ms")
 	// ping's probes sent between iperfmon's first and last loaded probe:
 	// the cubic sawtooth takes seconds, so the windows must match.
