@@ -64,6 +64,7 @@ func (t *Table) Targets() []Target {
 				Username:       t.Username,
 				Password:       password,
 				RSAPublicKey:   key,
+				Latency:        t.Latency,
 			}
 			out = append(out, Target{Server: e.entry, Peer: e.Name, Host: host, Port: port, Direction: dir, Test: test.WithDefaults()})
 		}

@@ -14,6 +14,7 @@ type shaping struct {
 	qdisc string  // "tbf" or "htb"
 	rate  float64 // bits per second on the wire (L2 bytes, as tc counts them)
 	burst int     // bucket size in bytes; 0 picks burstFor(rate)
+	limit int     // tbf: queue size in bytes (a known queueing delay); 0: latency 50ms
 }
 
 func (s shaping) String() string { return fmt.Sprintf("%s %s", s.qdisc, mbit(s.rate)) }
@@ -47,8 +48,12 @@ func (l *link) shape(s side, sh shaping) error {
 	case "tbf":
 		// latency bounds the queue: 50 ms of backlog keeps a TCP sender's
 		// queue from running dry after a loss-triggered window cut.
-		return l.cmd(append(tc, "qdisc", "add", "dev", l.dev[s], "root", "tbf",
-			"rate", rate, "burst", b, "latency", "50ms")...)
+		queue := []string{"latency", "50ms"}
+		if sh.limit > 0 {
+			queue = []string{"limit", strconv.Itoa(sh.limit)}
+		}
+		return l.cmd(append(append(tc, "qdisc", "add", "dev", l.dev[s], "root", "tbf",
+			"rate", rate, "burst", b), queue...)...)
 	case "htb":
 		if err := l.cmd(append(tc, "qdisc", "add", "dev", l.dev[s], "root", "handle", "1:", "htb", "default", "10")...); err != nil {
 			return err

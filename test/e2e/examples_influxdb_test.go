@@ -50,8 +50,8 @@ func syntheticWeek(now time.Time) string {
 					bps *= 0.85
 				}
 				point(ts, s, "tcp", d, "success", fmt.Sprintf(
-					"bits_per_second=%g,sender_bits_per_second=%g,bytes_sent=%di,bytes_received=%di,duration_seconds=10,streams=1i,retransmits=%di,rtt_ms=%g,result_code=0i",
-					bps, bps*1.001, int64(bps*10/8), int64(bps*10/8), rng.IntN(50), 1+rng.Float64()))
+					"bits_per_second=%g,sender_bits_per_second=%g,bytes_sent=%di,bytes_received=%di,duration_seconds=10,streams=1i,retransmits=%di,rtt_ms=%g,result_code=0i%s",
+					bps, bps*1.001, int64(bps*10/8), int64(bps*10/8), rng.IntN(50), 1+rng.Float64(), latencyFields(i)))
 			}
 		}
 		point(ts, "u1", "udp", "forward", "success", fmt.Sprintf(
@@ -67,6 +67,16 @@ func syntheticWeek(now time.Time) string {
 	}
 	failure(now.Add(-30*time.Minute+10*time.Second), "s1", "forward")
 	return b.String()
+}
+
+// latencyFields are the probe's fields of test i: a steady idle RTT and a
+// loaded one with a daily bump (no draws from rng, so the other series keep
+// their values).
+func latencyFields(i int) string {
+	idle := 2 + float64(i%3)/10
+	loaded := idle + 20 + float64(i%96)/4
+	return fmt.Sprintf(",idle_rtt_ms=%g,loaded_rtt_ms=%g,loaded_rtt_min_ms=%g,loaded_rtt_p90_ms=%g,loaded_rtt_max_ms=%g,rtt_increase_ms=%g",
+		idle, loaded, idle+1, loaded+5, loaded+10, loaded-idle)
 }
 
 // influxQLStatement returns the InfluxQL of an example file without its
@@ -219,7 +229,8 @@ func TestExampleGrafanaDashboard(t *testing.T) {
 		}
 	}
 	// The dashboard shows what the issue asks for.
-	for _, f := range []string{"bits_per_second", "retransmits", "jitter_ms", "lost_percent", "result_code", "result", "server", "direction"} {
+	for _, f := range []string{"bits_per_second", "retransmits", "jitter_ms", "lost_percent", "result_code", "result", "server", "direction",
+		"idle_rtt_ms", "loaded_rtt_ms"} {
 		require.True(t, fieldsUsed[f], "no panel uses %s", f)
 	}
 }

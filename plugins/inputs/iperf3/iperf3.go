@@ -44,6 +44,8 @@ type Iperf3 struct {
 	lastStart []atomic.Int64 // per target: when its last test started (Unix ns)
 	skipStat  selfstat.Stat
 
+	latencyWarned atomic.Bool // the probe-unavailable warning was logged
+
 	mu     sync.Mutex
 	ctx    context.Context
 	cancel context.CancelFunc

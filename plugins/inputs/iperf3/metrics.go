@@ -136,6 +136,7 @@ func summaryFields(target config.Target, res *measure.Result, d *measure.Directi
 		"cpu_remote_user_percent":   res.CPURemote.UserPercent,
 		"cpu_remote_system_percent": res.CPURemote.SystemPercent,
 	}
+	latencyFields(f, res.Latency)
 	if target.Test.Protocol == measure.UDP {
 		f["jitter_ms"] = s.JitterMs
 		f["lost_packets"] = s.LostPackets
@@ -163,6 +164,28 @@ func summaryFields(target config.Target, res *measure.Result, d *measure.Directi
 		f["reorder"] = s.Reorder
 	}
 	return f
+}
+
+// latencyFields adds the probed RTT of the test (the same on both points of
+// a bidir test: the probe measures the path, loaded both ways). A phase
+// without replies leaves its fields out; idle_rtt_ms and loaded_rtt_ms are
+// medians, rtt_increase_ms is their difference.
+func latencyFields(f map[string]any, l *measure.Latency) {
+	if l == nil {
+		return
+	}
+	if l.Idle.Received > 0 {
+		f["idle_rtt_ms"] = ms(l.Idle.Median)
+	}
+	if s := l.Loaded; s.Received > 0 {
+		f["loaded_rtt_ms"] = ms(s.Median)
+		f["loaded_rtt_min_ms"] = ms(s.Min)
+		f["loaded_rtt_p90_ms"] = ms(s.P90)
+		f["loaded_rtt_max_ms"] = ms(s.Max)
+	}
+	if inc, ok := l.Increase(); ok {
+		f["rtt_increase_ms"] = ms(inc)
+	}
 }
 
 // intervalMetrics are the measured (not omitted) intervals of one
