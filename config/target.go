@@ -4,8 +4,8 @@ import (
 	"net"
 	"os"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/iperfmon/iperfmon/measure"
