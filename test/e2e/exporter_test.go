@@ -42,17 +42,17 @@ func TestExporterWithPrometheus(t *testing.T) {
 	ourAddr, stockAddr, deadAddr := ours.Addr(), fmt.Sprintf("127.0.0.1:%d", stock), fmt.Sprintf("127.0.0.1:%d", dead)
 
 	conf := fmt.Sprintf(`
-# latency = false keeps the scheduled tests short enough to leave the
-# servers free for probes between them.
+# Short scheduled tests, not too often, leave the servers free for probes
+# between them.
 [[inputs.iperf3]]
   servers = [%[1]q]
-  schedule = "@every 5s"
+  schedule = "@every 8s"
   duration = "1s"
   latency = false
 
 [[inputs.iperf3]]
   servers = [%[2]q]
-  schedule = "@every 5s"
+  schedule = "@every 8s"
   duration = "1s"
   latency = false
 
