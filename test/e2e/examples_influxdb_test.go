@@ -66,6 +66,19 @@ func syntheticWeek(now time.Time) string {
 		}
 	}
 	failure(now.Add(-30*time.Minute+10*time.Second), "s1", "forward")
+	// A mesh of three agents, hourly: every agent tests both peers.
+	mesh := []string{"m1", "m2", "m3"}
+	for h := 24 * 7; h > 0; h-- {
+		ts := now.Add(-time.Duration(h) * time.Hour)
+		for _, a := range mesh {
+			for _, peer := range mesh {
+				if a != peer {
+					fmt.Fprintf(&b, "iperf3,agent=%s,server=%s,port=5201,protocol=tcp,direction=forward,bidir=false,result=success bits_per_second=%g,result_code=0i %d\n",
+						a, peer, 9e8+float64(h), ts.UnixNano())
+				}
+			}
+		}
+	}
 	return b.String()
 }
 
@@ -158,12 +171,17 @@ func TestExampleInfluxQL(t *testing.T) {
 			got, err := db.query("telegraf", run)
 			require.NoError(t, err, "panel %q", q.panel)
 			require.NotEmpty(t, got, "panel %q returns no series on a week of data: %s", q.panel, run)
+			if strings.HasPrefix(q.panel, "Mesh matrix") {
+				// One cell per ordered pair of the three-agent mesh, none for
+				// points without an agent tag.
+				require.Len(t, got, 6, "mesh matrix cells: %v", got)
+			}
 			if strings.HasPrefix(run, "SHOW TAG VALUES") {
 				var values []string
 				for _, v := range got[0].column("value") {
 					values = append(values, v.(string))
 				}
-				want := []string{"s1", "s2", "s3", "u1", "dead"}
+				want := []string{"s1", "s2", "s3", "u1", "dead", "m1", "m2", "m3"}
 				if strings.Contains(run, `KEY = "direction"`) {
 					want = []string{"forward", "reverse"}
 				}
@@ -222,7 +240,7 @@ func TestExampleGrafanaDashboard(t *testing.T) {
 	require.GreaterOrEqual(t, len(qs), 6)
 	fieldsUsed := map[string]bool{}
 	for _, q := range qs {
-		checkInfluxQLNames(t, q.query, "code")
+		checkInfluxQLNames(t, q.query, "code", "bps")
 		quoted, _ := influxQLNames(q.query)
 		for _, n := range quoted {
 			fieldsUsed[n] = true
