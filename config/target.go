@@ -25,6 +25,15 @@ type Target struct {
 // never overlap.
 func (t Target) Key() string { return serverKey(t.Host, t.Port) }
 
+// Name is the server tag of the target's points: the mesh peer's name, or
+// the host as configured.
+func (t Target) Name() string {
+	if t.Peer != "" {
+		return t.Peer
+	}
+	return t.Host
+}
+
 // Addr is host:port, with brackets around IPv6 addresses.
 func (t Target) Addr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
 

@@ -226,8 +226,8 @@ func TestLatencyBinary(t *testing.T) {
 	require.Regexp(t, `\nLatency \(ICMP echo, 10/s\): idle [0-9.]+ ms \(5/5 replies\), loaded [0-9.]+ ms`, r.stdout)
 	r = iperfmon(t, nil, "client", "127.0.0.1", "-p", port, "-t", "1", "--latency", "-o", "prometheus")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Regexp(t, `(?m)^iperf3_loaded_rtt_ms\{.*\} [0-9.e-]+$`, r.stdout)
-	require.Regexp(t, `(?m)^iperf3_idle_rtt_ms\{.*\} [0-9.e-]+$`, r.stdout)
+	require.Regexp(t, `(?m)^iperf3_loaded_rtt_seconds\{.*\} [0-9.e-]+$`, r.stdout)
+	require.Regexp(t, `(?m)^iperf3_idle_rtt_seconds\{.*\} [0-9.e-]+$`, r.stdout)
 }
 
 func TestCheckExitCodes(t *testing.T) {

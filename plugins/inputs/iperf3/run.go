@@ -53,7 +53,7 @@ func (p *Iperf3) runAll(ctx context.Context, acc telegraf.Accumulator, slotEnd t
 			p.Log.Debugf("test of %s %s cancelled: %v", target.Addr(), target.Direction, err)
 			return
 		}
-		for _, m := range Metrics(target, res, err, start, p.IntervalMetrics) {
+		for _, m := range Metrics(target.Name(), target.Test, res, err, start, p.IntervalMetrics) {
 			addAgent(m, p.agent, nil)
 			acc.AddMetric(m)
 		}
