@@ -51,11 +51,12 @@ const (
 	// must fit, and at low rates a few may go together.
 	paceMinBurst = 4
 	// paceCatchUp: debt is repaid at rate/paceCatchUp on top of the rate:
-	// 12.5 %, so that a busy host that wakes the sender late still meets
-	// -b on average (at 1/16 and 1/32, a host at load 10 left the sender
-	// 7-30 % short), while a link loaded to 90 % sees at most 1.3 % over
-	// its rate during the repayment instead of the whole debt at once.
-	paceCatchUp = 8
+	// 6.25 %, below the headroom of a link loaded to 94 %, which then
+	// never sees more than the bucket at once. Faster repayment meets -b
+	// on a busier host but puts the debt on the wire: at 1/8 the capture
+	// of a sender on a host at load 16 needed a 190-930 KB bucket at
+	// -b/0.9 (docs/accuracy.md, "Pacing").
+	paceCatchUp = 16
 )
 
 // newPacer returns nil when bitsPerSecond is unlimited (<= 0).

@@ -51,6 +51,9 @@ func (l *link) startCapture(s side, length int) (*capture, error) {
 	go func() {
 		defer close(c.done)
 		runtime.LockOSThread() // never unlocked: the thread has entered the namespace
+		// The reader must keep up with the tools, which run at niceLevel:
+		// a nice value is per thread on Linux.
+		_ = unix.Setpriority(unix.PRIO_PROCESS, 0, niceLevel())
 		if err := c.open(l.ns[s], l.dev[s]); err != nil {
 			ready <- err
 			return
