@@ -115,8 +115,13 @@ func TestPacing(t *testing.T) {
 				if !pc.udp {
 					r.ours, r.ref = mbit(or.recvBPS), mbit(rr.recvBPS)+" ("+ref.client.name+")"
 					r.errPct = pct(or.recvBPS, b) + " (of -b)"
-					c.withinRange("iperfmon TCP received (no stall: iperf3's or -b, less 3 %; no overshoot: -b + 1 %)",
-						or.recvBPS, floor, b*(1+tolOvershootPct/100))
+					// What the sender's socket buffer held at the end of -O
+					// drains at the link's rate afterwards, for both tools
+					// (at 500 Mbit/s -R, 3.22 received 4.8 % over -b), so the
+					// ceiling is -b + 1 % or iperf3's + 2 %.
+					ceil := max(b*(1+tolOvershootPct/100), rr.recvBPS*(1+tolRefPct/100))
+					c.withinRange("iperfmon TCP received (no stall: iperf3's or -b, less 3 %; no overshoot: -b + 1 % or iperf3's + 2 %)",
+						or.recvBPS, floor, ceil)
 					return
 				}
 				refLoss := rr.lostPercent
