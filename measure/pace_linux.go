@@ -3,7 +3,6 @@
 package measure
 
 import (
-	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,21 +13,16 @@ import (
 // at 450 Mbit/s a 1 ms wake-up releases 56 KB back to back.
 const fineSleepMax = 2 * time.Millisecond
 
-// fineSleeper sleeps with nanosleep(2). A paced sender locks its goroutine
-// to its thread (the thread ends with the goroutine) and sets the thread's
-// timer slack to 1 µs: the default 50 µs slack doubles a short sleep. The
-// syscall goes through the runtime, so a sleeping sender's P serves other
-// goroutines when they need it.
+// fineSleeper sleeps with nanosleep(2). The syscall goes through the
+// runtime, so a sleeping sender's P serves other goroutines when they need
+// it. The thread keeps the default 50 µs timer slack: locking a paced
+// sender to a thread with a 1 µs slack made each sleep 50-80 µs shorter,
+// but every wake-up whose P had been lent out then needed a hand-off to
+// the locked thread, and under the race detector on a loaded host a
+// 20 Mbit/s sender reached 7.6.
 type fineSleeper struct{ ts unix.Timespec }
 
 func newFineSleeper() fineSleeper { return fineSleeper{} }
-
-// lockForPacing pins a paced sender to its thread with a 1 µs timer slack.
-// The goroutine never unlocks: its thread exits with it, slack and all.
-func lockForPacing() {
-	runtime.LockOSThread()
-	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1000, 0, 0, 0)
-}
 
 // sleep waits d; it reports false when it did not (the caller then uses a
 // timer). An interrupted sleep (EINTR) returns early, which the pacer's

@@ -11,6 +11,4 @@ type fineSleeper struct{}
 
 func newFineSleeper() fineSleeper { return fineSleeper{} }
 
-func lockForPacing() {}
-
 func (f *fineSleeper) sleep(time.Duration) bool { return false }

@@ -311,6 +311,7 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 		d.signalDone()
 	}
 	d.stopCtx = context.AfterFunc(ctx, d.abort)
+	d.raiseProcs(len(sorted))
 	d.wg.Add(len(sorted))
 	for _, s := range sorted {
 		go d.runStream(s)
@@ -350,6 +351,7 @@ func (d *dataPhase) Stop() {
 		d.wg.Wait()
 		<-d.samplerDone
 		d.stopCtx()
+		d.releaseProcs()
 		d.finish()
 	})
 }

@@ -37,9 +37,6 @@ func (d *dataPhase) sendUDPBatch(s *dataStream, tx udpBatchTx) error {
 	room := tx.capacity()
 	p := newPacer(d.cfg.Bitrate, size, d.start)
 	p.forgiveAt(d.omitDoneCh)
-	if p != nil {
-		lockForPacing()
-	}
 	pending := 0 // datagrams taken from the budget but not sent yet
 	exhausted := false
 	for !d.halt.Load() {
