@@ -311,7 +311,6 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 		d.signalDone()
 	}
 	d.stopCtx = context.AfterFunc(ctx, d.abort)
-	d.raiseProcs(len(sorted))
 	d.wg.Add(len(sorted))
 	for _, s := range sorted {
 		go d.runStream(s)
@@ -351,7 +350,6 @@ func (d *dataPhase) Stop() {
 		d.wg.Wait()
 		<-d.samplerDone
 		d.stopCtx()
-		d.releaseProcs()
 		d.finish()
 	})
 }
