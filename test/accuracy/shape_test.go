@@ -14,7 +14,10 @@ type shaping struct {
 	qdisc string  // "tbf" or "htb"
 	rate  float64 // bits per second on the wire (L2 bytes, as tc counts them)
 	burst int     // bucket size in bytes; 0 picks burstFor(rate)
-	limit int     // tbf: queue size in bytes (a known queueing delay); 0: latency 50ms
+	// limit is tbf's queue in bytes; 0 queues 50 ms of rate. A limit the
+	// size of the bucket makes a policer-like link: a burst deeper than
+	// the bucket is dropped, not delayed.
+	limit int
 }
 
 func (s shaping) String() string { return fmt.Sprintf("%s %s", s.qdisc, mbit(s.rate)) }
