@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark of iperfmon and stock iperf3 on loopback (issue 8):
+# Side-by-side benchmark of iperfmon and stock iperf3 on loopback:
 #
-#   flock /work/wt/heavy.lock bash scripts/bench.sh      # on the shared VM
-#   bash scripts/bench.sh                                 # elsewhere
+#   bash scripts/bench.sh        # on a machine with no other heavy job running
 #
 # Builds iperfmon, then runs test/bench once against Debian's iperf3 3.12 and
 # once against 3.22 (one thread per stream, --gsro): TCP (1 stream, -R,
@@ -11,8 +10,8 @@
 # UDP -b 0 packets/s (-l 1400, -l 64) tool against itself, CPU seconds per
 # Gbit (getrusage of each process), peak RSS and the idle RSS of
 # `iperfmon run`. Every pairing runs BENCH_REPS times in alternating order;
-# the table shows medians, ratios iperfmon/iperf3 and whether each target of
-# issue 8 is met. Exit status 3 when a target is missed.
+# the table shows medians, ratios iperfmon/iperf3 and whether each target
+# (docs/performance.md) is met. Exit status 3 when a target is missed.
 # Only 127.0.0.1 and kernel-chosen free ports are used. Not part of CI.
 #
 # Knobs (environment):

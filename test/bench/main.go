@@ -1,7 +1,7 @@
 // Command bench runs iperfmon and stock iperf3 side by side on loopback and
 // prints a table of both tools' figures, the ratios iperfmon/iperf3
-// (medians over alternating repetitions) and whether each target of
-// issue 8 is met. scripts/bench.sh builds iperfmon and runs it; see there
+// (medians over alternating repetitions) and whether each performance
+// target (docs/performance.md) is met. scripts/bench.sh builds iperfmon and runs it; see there
 // for the knobs. Only 127.0.0.1 and free ports are used.
 package main
 

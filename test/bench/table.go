@@ -92,8 +92,8 @@ func buildRows(cfg config, r results) []row {
 	// On loopback the receiving half of the kernel's TCP work (softirq,
 	// ACKs) runs on whichever CPU happens to transmit, so one process's
 	// share swings between runs (an iperf3 -P 4 client: 1.1 to 3.8 s of CPU
-	// in the same 4 s test). The target is on client+server, as
-	// ../shared/docs/performance.md asks; each side's share is shown too.
+	// in the same 4 s test). The target is on client+server, the cost of a
+	// test to whoever runs it; each side's share is shown too.
 	for _, m := range tcp {
 		add(ratioRow(r, "CPU s/Gbit (client+server), "+m.label+", iperfmon client → iperf3 -s", m.mode, ss, os_, cpuPerGbit(cfg, "both"), 1.0, false))
 		add(ratioRow(r, "CPU s/Gbit (client+server), "+m.label+", iperf3 client → iperfmon server", m.mode, ss, so, cpuPerGbit(cfg, "both"), 1.0, false))
