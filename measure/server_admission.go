@@ -51,7 +51,7 @@ type pendingConn struct {
 type admission struct {
 	maxTotal, maxPerSource int
 	grace                  time.Duration // see pendingGrace
-	order                  list.List // of *pendingConn, oldest first
+	order                  list.List     // of *pendingConn, oldest first
 	bySource               map[netip.Prefix]*list.List
 }
 
