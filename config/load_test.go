@@ -213,7 +213,11 @@ func TestKeysAreTheTags(t *testing.T) {
 	var tags []string
 	typ := reflect.TypeFor[Table]()
 	for i := range typ.NumField() {
-		if tag := typ.Field(i).Tag.Get("toml"); tag != "" && tag != "-" {
+		tag := typ.Field(i).Tag.Get("toml")
+		if typ.Field(i).Name == "Password" {
+			tag = "password" // decoded by hand: see Table.Password
+		}
+		if tag != "" && tag != "-" {
 			tags = append(tags, tag)
 		}
 	}

@@ -38,7 +38,10 @@ type Table struct {
 	BusyBackoff    Duration `toml:"busy_backoff"`
 
 	Username     string `toml:"username"`
-	Password     string `toml:"password"`
+	// Password is the password key's value. Its tag is "-" so that the
+	// Telegraf plugin can take the key as a config.Secret (secret stores,
+	// @{store:key}) in a field of its own; Load decodes it here.
+	Password     string `toml:"-"`
 	RSAPublicKey string `toml:"rsa_public_key"` // path to the server's PEM public key
 
 	IntervalMetrics bool `toml:"interval_metrics"`
