@@ -37,7 +37,7 @@ type Table struct {
 	BusyRetries    int      `toml:"busy_retries"`
 	BusyBackoff    Duration `toml:"busy_backoff"`
 
-	Username     string `toml:"username"`
+	Username string `toml:"username"`
 	// Password is the password key's value. Its tag is "-" so that the
 	// Telegraf plugin can take the key as a config.Secret (secret stores,
 	// @{store:key}) in a field of its own; Load decodes it here.
