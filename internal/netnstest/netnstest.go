@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package netnstest names and sweeps the network namespaces that test
 // suites create: each name starts with the suite's prefix and the test
 // binary's PID, so that leftovers of a crashed run can be told from the
