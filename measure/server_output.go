@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // The server's own report of a test, sent to clients that ask for it with
@@ -14,7 +16,7 @@ import (
 // serverSends says whether this server sent on the streams of direction d.
 func serverSends(d Direction) bool { return d == Reverse }
 
-func serverOutputText(t *serverTest, p *Params, res *Result) string {
+func serverOutputText(t *serverTest, p *iperf3wire.Params, res *Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Accepted connection from %s, port %d\n", t.client.Addr(), t.client.Port())
 	for i, c := range t.ordered {
@@ -141,7 +143,7 @@ func formatUnit(v float64) string {
 
 // serverOutputJSON is the server's report in iperf3's JSON shape (start,
 // intervals, end), trimmed to what the server measured.
-func serverOutputJSON(t *serverTest, p *Params, res *Result) json.RawMessage {
+func serverOutputJSON(t *serverTest, p *iperf3wire.Params, res *Result) json.RawMessage {
 	type connected struct {
 		Socket     int    `json:"socket"`
 		LocalHost  string `json:"local_host"`
