@@ -9,9 +9,9 @@ const Separator = "- - - - - - - - - - - - - - - - - - - - - - - - -\n"
 const (
 	Columns       = " Interval           Transfer     Bitrate"
 	ColsJitter    = "         Jitter    Lost/Total Datagrams" // UDP, receiving end
-	ColsDatagrams = "         Total Datagrams"                 // UDP, sending end
-	ColsRetr      = "         Retr"                            // TCP, sending end
-	ColsCwnd      = "  Cwnd"                                   // after Retr, interval lines
+	ColsDatagrams = "         Total Datagrams"                // UDP, sending end
+	ColsRetr      = "         Retr"                           // TCP, sending end
+	ColsCwnd      = "  Cwnd"                                  // after Retr, interval lines
 )
 
 // Lead is the start every interval and summary line shares: the stream tag

@@ -30,7 +30,7 @@ func TestLine(t *testing.T) {
 		name, got, want string
 	}{
 		{"lead", Lead("[  5]", "", 1, 2, 117_440_512, 939.5e6, 0), "[  5]   1.00-2.00   sec   112 MBytes   940 Mbits/sec"},
-		{"lead-bidir-format", Lead("[SUM]", "[TX-C]", 0, 10, 1 << 30, 8e9, 'g'), "[SUM][TX-C]   0.00-10.00  sec  1.00 GBytes  8.00 Gbits/sec"},
+		{"lead-bidir-format", Lead("[SUM]", "[TX-C]", 0, 10, 1<<30, 8e9, 'g'), "[SUM][TX-C]   0.00-10.00  sec  1.00 GBytes  8.00 Gbits/sec"},
 		{"lead-tiny", Lead("[  1]", "", 0, 1, 0, 0, 0), "[  1]   0.00-1.00   sec  0.00 Bytes  0.00 bits/sec"},
 		{"loss", Loss(0.0123, 1, 863, LostPercent(1, 863)), "  0.012 ms  1/863 (0.12%)"},
 		{"loss-none-sent", Loss(0, 0, 0, LostPercent(0, 0)), "  0.000 ms  0/0 (0%)"},
