@@ -2,7 +2,6 @@ package measure_test
 
 import (
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iperfmon/iperfmon/internal/iperf3wire"
+	"github.com/iperfmon/iperfmon/internal/leakcheck"
 	"github.com/iperfmon/iperfmon/internal/servertest"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/stretchr/testify/require"
@@ -26,11 +26,7 @@ func TestServerHostilePeers(t *testing.T) {
 	ts := servertest.Start(t, srv, "127.0.0.1:0")
 	warm := servertest.RunIperf3(t, ts, "", nil, "-t", "1")
 	require.Equal(t, 0, warm.ExitCode, warm.Stdout+warm.Stderr)
-	base := servertest.TakeBaseline()
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	heap0 := ms.HeapInuse
+	base := leakcheck.Take()
 
 	cases := []struct {
 		name string
@@ -224,8 +220,5 @@ func TestServerHostilePeers(t *testing.T) {
 			require.Less(t, r.Elapsed, 4*time.Second)
 		})
 	}
-	servertest.RequireBackToBaseline(t, base, 2)
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	require.Less(t, int64(ms.HeapInuse)-int64(heap0), int64(64<<20), "heap grew from %d to %d", heap0, ms.HeapInuse)
+	leakcheck.Settle(t, base, 2, 64<<20, 10*time.Second)
 }
