@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/iperfmon/iperfmon/measure"
 )
 
 // Fleets and meshes share one config file across many agents. Every agent
@@ -28,7 +30,8 @@ import (
 //     test at a time, as client or server, never both.
 //
 // A period (the time between two scheduled runs) is cut into equal slots;
-// each slot must hold duration + omit + slot_guard.
+// each slot must hold duration + omit + slot_guard, and the latency
+// probe's idle phase when it is on.
 
 // MeshPeer is one entry of mesh: an agent that also runs a server.
 type MeshPeer struct {
@@ -88,9 +91,18 @@ func (t *Table) AgentName() string {
 	return h
 }
 
-// SlotLength is the shortest slot a test of this table fits in.
+// SlotLength is the shortest slot a test of this table fits in: duration,
+// omit, the latency probe's idle phase when it is on, and the guard.
 func (t *Table) SlotLength() time.Duration {
-	return time.Duration(t.Duration) + time.Duration(t.Omit) + time.Duration(t.SlotGuard)
+	return time.Duration(t.Duration) + time.Duration(t.Omit) + t.latencyIdle() + time.Duration(t.SlotGuard)
+}
+
+// latencyIdle is what the latency probe adds before the data phase.
+func (t *Table) latencyIdle() time.Duration {
+	if !t.Latency {
+		return 0
+	}
+	return measure.IdleProbes * measure.ProbeInterval
 }
 
 // Slots returns each target's slot (targets as t.Targets returns them) and
@@ -232,8 +244,15 @@ func (t *Table) checkPeriod(key string) *Error {
 		why = fmt.Sprintf("mesh of %d agents needs %d rounds × 2 roles × %d directions × %s slots ≥ %s", n, count/(2*d), d, human(slot), human(need))
 	}
 	return bad("schedule", t.show("schedule", qs(t.Schedule)), fmt.Sprintf("%s; the schedule gives %s", why, human(gap)),
-		fmt.Sprintf("a period of at least %s, or fewer agents, servers or directions, or a shorter duration or slot_guard (each slot is duration %s + omit %s + slot_guard %s)",
-			human(need), human(time.Duration(t.Duration)), human(time.Duration(t.Omit)), human(time.Duration(t.SlotGuard))))
+		fmt.Sprintf("a period of at least %s, or fewer agents, servers or directions, or a shorter duration or slot_guard (each slot is duration %s + omit %s%s + slot_guard %s)",
+			human(need), human(time.Duration(t.Duration)), human(time.Duration(t.Omit)), latencyPart(t.latencyIdle()), human(time.Duration(t.SlotGuard))))
+}
+
+func latencyPart(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return " + the latency probe's " + human(d)
 }
 
 func quoteList(names []string) string {

@@ -20,6 +20,7 @@ func fleetTable(n, m int, dirs []string, agent string) Table {
 	t.Directions = dirs
 	t.Schedule = "@daily"
 	t.Agent = agent
+	t.Latency = false // slots of duration + guard, as the examples below count
 	return t
 }
 
@@ -87,6 +88,7 @@ func meshTable(n int, dirs []string, agent string) Table {
 	t.Directions = dirs
 	t.Schedule = "@daily"
 	t.Agent = agent
+	t.Latency = false
 	return t
 }
 
@@ -252,5 +254,23 @@ func TestPeriodStart(t *testing.T) {
 		if got := PeriodStart(s, at); !got.Equal(c.want) {
 			t.Errorf("%s: PeriodStart = %v, want %v", c.spec, got, c.want)
 		}
+	}
+}
+
+// The latency probe's idle phase is part of every slot.
+func TestSlotLengthCountsTheLatencyProbe(t *testing.T) {
+	tbl := fleetTable(2, 1, []string{"forward"}, "probe-01")
+	tbl.SlotGuard = Duration(time.Second)
+	if got := tbl.SlotLength(); got != 11*time.Second {
+		t.Fatalf("without latency: %s, want 11s", got)
+	}
+	tbl.Latency = true
+	if got := tbl.SlotLength(); got != 11500*time.Millisecond {
+		t.Fatalf("with latency: %s, want 11.5s", got)
+	}
+	tbl.Schedule = "@every 22s"
+	err := tbl.Validate()
+	if err == nil || !strings.Contains(err.Error(), "the latency probe's 500ms") {
+		t.Fatalf("want an error that counts the probe, got %v", err)
 	}
 }

@@ -108,7 +108,14 @@ func decodeTable(tbl *ast.Table, t *Table) *Error {
 				Allowed: strings.Join(keys, ", ")}
 		}
 		one := &ast.Table{Line: tbl.Line, Name: tbl.Name, Type: tbl.Type, Fields: map[string]any{name: field}}
-		if err := toml.UnmarshalTable(one, t); err != nil {
+		var into any = t
+		var password struct {
+			Password string `toml:"password"`
+		}
+		if name == "password" { // not a toml field of Table: see Table.Password
+			into = &password
+		}
+		if err := toml.UnmarshalTable(one, into); err != nil {
 			if le, ok := err.(*toml.LineError); ok {
 				err = le.Err // LineError has no Unwrap
 			}
@@ -118,6 +125,9 @@ func decodeTable(tbl *ast.Table, t *Table) *Error {
 				allowed = ve.allowed
 			}
 			return &Error{Index: -1, Line: lineOf(field), Key: name, Value: sourceOf(field), Allowed: allowed}
+		}
+		if name == "password" {
+			t.Password = password.Password
 		}
 		if t.src == nil {
 			t.src = map[string]string{}

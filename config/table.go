@@ -37,11 +37,17 @@ type Table struct {
 	BusyRetries    int      `toml:"busy_retries"`
 	BusyBackoff    Duration `toml:"busy_backoff"`
 
-	Username     string `toml:"username"`
-	Password     string `toml:"password"`
+	Username string `toml:"username"`
+	// Password is the password key's value. Its tag is "-" so that the
+	// Telegraf plugin can take the key as a config.Secret (secret stores,
+	// @{store:key}) in a field of its own; Load decodes it here.
+	Password     string `toml:"-"`
 	RSAPublicKey string `toml:"rsa_public_key"` // path to the server's PEM public key
 
 	IntervalMetrics bool `toml:"interval_metrics"`
+	// Latency probes idle and loaded RTT with ICMP echo (on in
+	// DefaultTable; a table built in Go leaves it off unless set).
+	Latency bool `toml:"latency"`
 
 	// Fleets: exclusive wall-clock slots computed from one shared config
 	// (see fleet.go).
@@ -92,6 +98,7 @@ func DefaultTable() Table {
 		BusyRetries:    DefaultBusyRetries,
 		BusyBackoff:    Duration(DefaultBusyBackoff),
 		SlotGuard:      Duration(DefaultSlotGuard),
+		Latency:        true,
 	}
 }
 
@@ -140,7 +147,7 @@ var keys = []string{
 	"servers", "schedule", "splay", "protocol", "directions", "duration", "omit",
 	"parallel", "bitrate", "length", "window", "tos", "family", "connect_timeout",
 	"timeout", "busy_retries", "busy_backoff", "username", "password",
-	"rsa_public_key", "interval_metrics", "fleet", "mesh", "agent", "slot_guard",
+	"rsa_public_key", "interval_metrics", "latency", "fleet", "mesh", "agent", "slot_guard",
 	"alias", "allowed_targets",
 }
 
@@ -173,4 +180,5 @@ var keyKinds = map[string]string{
 	"slot_guard":       allowedDuration,
 	"alias":            "a string",
 	"allowed_targets":  allowedTarget,
+	"latency":          "true or false",
 }

@@ -4,8 +4,8 @@ import (
 	"net"
 	"os"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/iperfmon/iperfmon/measure"
@@ -24,6 +24,15 @@ type Target struct {
 // Key identifies the server for serialisation: tests with equal keys must
 // never overlap.
 func (t Target) Key() string { return serverKey(t.Host, t.Port) }
+
+// Name is the server tag of the target's points: the mesh peer's name, or
+// the host as configured.
+func (t Target) Name() string {
+	if t.Peer != "" {
+		return t.Peer
+	}
+	return t.Host
+}
 
 // Addr is host:port, with brackets around IPv6 addresses.
 func (t Target) Addr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
@@ -64,6 +73,7 @@ func (t *Table) Targets() []Target {
 				Username:       t.Username,
 				Password:       password,
 				RSAPublicKey:   key,
+				Latency:        t.Latency,
 			}
 			out = append(out, Target{Server: e.entry, Peer: e.Name, Host: host, Port: port, Direction: dir, Test: test.WithDefaults()})
 		}

@@ -55,6 +55,7 @@ func TestTargets(t *testing.T) {
 		Family:         measure.FamilyAuto,
 		ConnectTimeout: 5 * time.Second,
 		Timeout:        26 * time.Second,
+		Latency:        true,
 	}, rev.Test)
 	require.True(t, targets[5].Test.Bidir)
 	require.False(t, targets[5].Test.Reverse)

@@ -94,12 +94,14 @@ type run struct {
 	dp       *dataPhase
 	drainWG  sync.WaitGroup
 	stopCtrl func() bool
+	lat      *latencyRun // nil unless Test.Latency
 }
 
 func (r *run) cleanup() {
 	if r.dp != nil {
 		r.dp.Stop()
 	}
+	r.lat.abort() // closes the probe socket when the test failed
 	for _, c := range r.conns {
 		_ = c.Close()
 	}
@@ -187,6 +189,15 @@ func (r *run) run() (*Result, error) {
 	r.deadline, _ = r.ctx.Deadline()
 	_ = ctrl.SetDeadline(r.deadline)
 	r.stopCtrl = context.AfterFunc(r.ctx, func() { _ = ctrl.SetDeadline(time.Unix(1, 0)) })
+
+	if t.Latency {
+		// Idle samples on the quiet path, before the server sees a cookie.
+		ip := addrIP(ctrl.RemoteAddr())
+		r.lat = startLatency(r.ctx, ip, bind)
+		if u := r.lat.lat.Unavailable; u != "" {
+			r.log.Debug("latency probe unavailable", "err", u)
+		}
+	}
 
 	r.cookie = iperf3wire.NewCookie()
 	if _, err := ctrl.Write(iperf3wire.CookieBytes(r.cookie)); err != nil {
@@ -499,6 +510,8 @@ func (r *run) dialUDP(server net.Addr, bind net.IP, port int) (net.Conn, error) 
 func (r *run) runData() (iperf3wire.State, error) {
 	dp := startDataPhase(r.ctx, r.cfg, r.streams)
 	r.dp = dp
+	r.lat.startLoaded(r.t.Omit)
+	defer r.lat.stopLoaded()
 	type stateMsg struct {
 		st  iperf3wire.State
 		err error
@@ -532,6 +545,7 @@ func (r *run) runData() (iperf3wire.State, error) {
 	case <-r.ctx.Done():
 	}
 	dp.Stop()
+	r.lat.stopLoaded()
 	if r.ctx.Err() != nil {
 		return 0, r.fail(CodeTimeout, "data", r.ctx.Err())
 	}
@@ -658,6 +672,7 @@ func (r *run) result(res *Result, local, remote *iperf3wire.Results) *Result {
 	} else {
 		res.SenderHasRetransmits = local.SenderHasRetransmits.Int() == 1
 	}
+	res.Latency = r.lat.finish()
 	res.CongestionUsed = local.CongestionUsed
 	if res.CongestionUsed == "" && remote != nil {
 		res.CongestionUsed = remote.CongestionUsed

@@ -15,7 +15,7 @@ import (
 // metric schema (field result_code) and never change.
 type ResultCode int
 
-// Result codes, as in DESIGN.md.
+// Result codes, as in the metric schema (the result tag and result_code).
 const (
 	CodeSuccess          ResultCode = 0
 	CodeConnectionFailed ResultCode = 1

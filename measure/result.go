@@ -21,6 +21,10 @@ type Result struct {
 	CPULocal  CPU // this host, whole process, over the test
 	CPURemote CPU // as the server reported it
 
+	// Latency is the probed RTT before and under load; nil unless
+	// Test.Latency was set.
+	Latency *Latency
+
 	SenderHasRetransmits bool   // the sender's kernel reports retransmits
 	CongestionUsed       string // congestion algorithm, when known
 

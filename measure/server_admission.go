@@ -29,6 +29,11 @@ const (
 	// its 37-byte cookie (never longer than the idle timeout). Clients send
 	// it with their first segment; 3 s leaves room for two retransmissions.
 	DefaultCookieTimeout = 3 * time.Second
+	// pendingGrace protects a young connection from the per-source cap: a
+	// client that opens many streams at once (-P 128) has them all pending
+	// for a moment, each about to send its cookie. Holders that keep a
+	// partial cookie are older than this and are shed first.
+	pendingGrace = 500 * time.Millisecond
 )
 
 // pendingConn is one connection waiting for its cookie.
@@ -38,18 +43,20 @@ type pendingConn struct {
 	all    *list.Element // in admission.order
 	mine   *list.Element // in its source's list
 	shed   bool          // evicted by a newer connection; the evictor closed conn
+	since  time.Time     // accepted at
 }
 
 // admission is the set of pending connections, oldest first, overall and
 // per source. It is not safe for concurrent use: Server.mu guards it.
 type admission struct {
 	maxTotal, maxPerSource int
-	order                  list.List // of *pendingConn, oldest first
+	grace                  time.Duration // see pendingGrace
+	order                  list.List     // of *pendingConn, oldest first
 	bySource               map[netip.Prefix]*list.List
 }
 
 func newAdmission(maxTotal, maxPerSource int) *admission {
-	return &admission{maxTotal: maxTotal, maxPerSource: maxPerSource, bySource: make(map[netip.Prefix]*list.List)}
+	return &admission{maxTotal: maxTotal, maxPerSource: maxPerSource, grace: pendingGrace, bySource: make(map[netip.Prefix]*list.List)}
 }
 
 // sourceOf groups addresses the way one peer usually holds them: an IPv4
@@ -65,14 +72,16 @@ func sourceOf(a netip.Addr) netip.Prefix {
 }
 
 // add registers conn and returns the connection it displaces, if any: the
-// oldest of conn's source when that source is at its cap, else the oldest
-// of all when the total is at its cap. The victim is marked shed and
-// removed; the caller closes it.
+// oldest of conn's source when that source is at its cap and that oldest
+// has been pending for the grace time, else the oldest of all when the
+// total is at its cap. The victim is marked shed and removed; the caller
+// closes it.
 func (a *admission) add(conn net.Conn, from netip.Addr) (p, victim *pendingConn) {
+	now := time.Now()
 	src := sourceOf(from)
 	mine := a.bySource[src]
 	switch {
-	case mine != nil && mine.Len() >= a.maxPerSource:
+	case mine != nil && mine.Len() >= a.maxPerSource && now.Sub(mine.Front().Value.(*pendingConn).since) >= a.grace:
 		victim = mine.Front().Value.(*pendingConn)
 	case a.order.Len() >= a.maxTotal:
 		victim = a.order.Front().Value.(*pendingConn)
@@ -85,7 +94,7 @@ func (a *admission) add(conn net.Conn, from netip.Addr) (p, victim *pendingConn)
 		mine = list.New()
 		a.bySource[src] = mine
 	}
-	p = &pendingConn{conn: conn, source: src}
+	p = &pendingConn{conn: conn, source: src, since: now}
 	p.all = a.order.PushBack(p)
 	p.mine = mine.PushBack(p)
 	return p, victim

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -59,6 +60,7 @@ func TestAdmissionShedsOldest(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newAdmission(tc.total, tc.perSrc)
+			a.grace = 0 // every pending connection counts as holding
 			var adds []*pendingConn
 			for i, st := range tc.steps {
 				var from string
@@ -94,6 +96,7 @@ func TestAdmissionShedsOldest(t *testing.T) {
 // and nothing left once every connection is done.
 func TestAdmissionBounded(t *testing.T) {
 	a := newAdmission(maxPendingConns, DefaultMaxPendingPerSource)
+	a.grace = 0
 	var live []*pendingConn
 	for i := range 20_000 {
 		from := netip.AddrFrom4([4]byte{10, 0, 0, byte(i % 50)}) // 50 × 16 > 256: both caps bite
@@ -108,4 +111,27 @@ func TestAdmissionBounded(t *testing.T) {
 	}
 	require.Zero(t, a.len())
 	require.Empty(t, a.bySource)
+}
+
+// A client opening many streams at once has them all pending for a
+// moment: young connections are not shed by the per-source cap, only
+// those pending past the grace time.
+func TestAdmissionSparesYoungConnections(t *testing.T) {
+	a := newAdmission(maxPendingConns, 2)
+	from := netip.MustParseAddr("127.0.0.1")
+	var ps []*pendingConn
+	for range 5 {
+		p, victim := a.add(nil, from)
+		if victim != nil {
+			t.Fatalf("a young connection was shed")
+		}
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		p.since = p.since.Add(-time.Second) // they have held for a second now
+	}
+	_, victim := a.add(nil, from)
+	if victim != ps[0] {
+		t.Fatalf("shed %v, want the oldest", victim)
+	}
 }

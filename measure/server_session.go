@@ -186,7 +186,7 @@ func ioFailure(op string, num int32, err error) *testFailure {
 	return failSilently(CodeProtocolError, op, fmt.Errorf("%w: %v", ErrProtocol, err))
 }
 
-// serve runs the control state machine; see docs/iperf3-protocol.md.
+// serve runs the control state machine of iperf3's protocol (iperf_server_api.c).
 func (t *serverTest) serve(ctx context.Context, st *ServedTest) (*Result, *testFailure) {
 	s := t.srv
 	if err := t.send(iperf3wire.ParamExchange); err != nil {

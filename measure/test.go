@@ -83,6 +83,10 @@ type Test struct {
 	ConnectTimeout time.Duration // connect timeout; 0 means 5s
 	Timeout        time.Duration // whole-test deadline; 0 means Duration+Omit+15s
 
+	// Latency probes the server with ICMP echo just before and during the
+	// data phase (Result.Latency); see ProbeInterval.
+	Latency bool
+
 	UDPCounters64   bool // --udp-counters-64bit
 	GetServerOutput bool // --get-server-output
 

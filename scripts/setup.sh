@@ -19,6 +19,7 @@ log() { echo "setup: $*" >&2; }
 #   prometheus       promtool (alert rule tests) and the prometheus server (exporter e2e)
 #   iproute2         ip, tc (network namespaces, netem)
 #   nftables         nft (firewall tests)
+#   iputils-ping     ping (the accuracy suite's latency reference)
 declare -A want=(
 	[iperf3]=iperf3
 	[influxdb]=influxd
@@ -26,6 +27,7 @@ declare -A want=(
 	[prometheus]=promtool
 	[iproute2]=ip
 	[nftables]=nft
+	[iputils-ping]=ping
 )
 
 missing=()

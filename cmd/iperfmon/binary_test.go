@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,6 +184,50 @@ func TestClientFailure(t *testing.T) {
 	r = iperfmon(t, nil, "-c", "127.0.0.1", "-P", "500")
 	require.Equal(t, 2, r.code)
 	require.Equal(t, "E! iperfmon client: -P/--parallel: invalid number \"500\": allowed an integer from 1 to 128 (see iperfmon client --help)\n", r.stderr)
+}
+
+// check probes latency by default (client does not) and judges it against
+// stock iperf3 on loopback: tens of milliseconds of margin pass, and the
+// perfdata carries the figures.
+func TestLatencyBinary(t *testing.T) {
+	if c, err := net.ListenPacket("ip4:icmp", "127.0.0.1"); err != nil {
+		testenv.Unavailable(t, "no raw ICMP socket for the latency probe (needs root or CAP_NET_RAW): %v", err)
+	} else {
+		c.Close()
+	}
+	port := strconv.Itoa(stockiperf.StartServer(t))
+	r := iperfmon(t, nil, "check", "127.0.0.1", "-p", port, "-t", "1", "--max-loaded-rtt", "500ms", "--max-rtt-increase", "400ms")
+	require.Equal(t, nagiosOK, r.code, "stdout %q stderr %q", r.stdout, r.stderr)
+	require.Regexp(t, `, loaded RTT [0-9.]+ ms \| .* idle_rtt_ms=[0-9.]+;;;0; loaded_rtt_ms=[0-9.]+;;500;0; rtt_increase_ms=-?[0-9.]+;;400;;\n$`, r.stdout)
+
+	r = iperfmon(t, nil, "client", "127.0.0.1", "-p", port, "-t", "1", "-J")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.NotContains(t, r.stdout, `"iperfmon"`, "the plain client probes only with --latency")
+	r = iperfmon(t, nil, "client", "127.0.0.1", "-p", port, "-t", "1", "--latency", "-J")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var doc struct {
+		Iperfmon struct {
+			Latency struct {
+				Method        string   `json:"method"`
+				IdleRTTMs     *float64 `json:"idle_rtt_ms"`
+				LoadedRTTMs   *float64 `json:"loaded_rtt_ms"`
+				RTTIncreaseMs *float64 `json:"rtt_increase_ms"`
+			} `json:"latency"`
+		} `json:"iperfmon"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &doc))
+	l := doc.Iperfmon.Latency
+	require.Equal(t, "icmp-raw", l.Method)
+	require.NotNil(t, l.IdleRTTMs)
+	require.NotNil(t, l.LoadedRTTMs)
+	require.NotNil(t, l.RTTIncreaseMs)
+	r = iperfmon(t, nil, "client", "127.0.0.1", "-p", port, "-t", "1", "--latency")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Regexp(t, `\nLatency \(ICMP echo, 10/s\): idle [0-9.]+ ms \(5/5 replies\), loaded [0-9.]+ ms`, r.stdout)
+	r = iperfmon(t, nil, "client", "127.0.0.1", "-p", port, "-t", "1", "--latency", "-o", "prometheus")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Regexp(t, `(?m)^iperf3_loaded_rtt_seconds\{.*\} [0-9.e-]+$`, r.stdout)
+	require.Regexp(t, `(?m)^iperf3_idle_rtt_seconds\{.*\} [0-9.e-]+$`, r.stdout)
 }
 
 func TestCheckExitCodes(t *testing.T) {

@@ -30,6 +30,8 @@ type checkFlags struct {
 	lossGiven               bool // --max-loss 0 is a threshold too
 	maxJitter               time.Duration
 	maxRetransmits          int
+	maxLoadedRTT            time.Duration
+	maxRTTIncrease          time.Duration
 	baselineFile            string
 	maxDrop                 float64
 	baselineKeep            int
@@ -46,12 +48,15 @@ func (a *app) check(ctx context.Context, args []string) int {
 	fs := newFlagSet("check")
 	var cf clientFlags
 	cf.register(fs)
+	latencyOnByDefault(fs, &cf)
 	ck := checkFlags{maxDrop: 20, baselineKeep: 20, maxRetransmits: -1, busyRetries: config.DefaultBusyRetries, busyBackoff: config.DefaultBusyBackoff}
 	fs.Var(rateValue{&ck.minBitrate}, "min-bitrate", "CRITICAL below this receiver-side throughput (e.g. 500M)")
 	fs.Var(rateValue{&ck.warnBitrate}, "warn-bitrate", "WARNING below this throughput (at least --min-bitrate)")
 	fs.Var(percentValue{&ck.maxLoss}, "max-loss", "UDP: CRITICAL above this loss, e.g. 1%")
 	fs.Var(durationValue{&ck.maxJitter, time.Millisecond}, "max-jitter", "UDP: CRITICAL above this jitter: milliseconds or a duration like 5ms")
 	fs.Var(intValue{&ck.maxRetransmits, 0, 1 << 30, 10}, "max-retransmits", "TCP: WARNING above this many retransmits")
+	fs.Var(durationValue{&ck.maxLoadedRTT, time.Millisecond}, "max-loaded-rtt", "CRITICAL above this median RTT under load: milliseconds or a duration like 50ms")
+	fs.Var(durationValue{&ck.maxRTTIncrease, time.Millisecond}, "max-rtt-increase", "CRITICAL when the RTT under load exceeds the idle RTT by more than this (e.g. 30ms)")
 	fs.StringVar(&ck.baselineFile, "baseline-file", "", "state file of recent results for regression alerts")
 	fs.Var(percentValue{&ck.maxDrop}, "max-drop", "WARNING when throughput is this far below the baseline median")
 	fs.Var(intValue{&ck.baselineKeep, baselineMinSamples, 1000, 10}, "baseline-keep", "results kept per server, protocol and direction")
@@ -89,6 +94,7 @@ func (a *app) check(ctx context.Context, args []string) int {
 	test.Logger = log.slog()
 
 	res, testErr := ck.runWithRetries(ctx, test, log)
+	warnLatency(log, res)
 	st := ck.evaluate(test, res, testErr)
 	if testErr == nil && ck.baselineFile != "" {
 		ck.applyBaseline(&st, test, res, time.Now(), log)
@@ -120,6 +126,10 @@ func (ck *checkFlags) validate(changed func(string) bool, t measure.Test) error 
 		return usagef("--max-loss and --max-jitter apply to UDP tests: add -u")
 	case changed("max-retransmits") && t.Protocol != measure.TCP:
 		return usagef("--max-retransmits applies to TCP tests: remove -u")
+	case (changed("max-loaded-rtt") || changed("max-rtt-increase")) && !t.Latency:
+		return usagef("--max-loaded-rtt and --max-rtt-increase need the latency probe: remove --latency=false")
+	case changed("max-loaded-rtt") && ck.maxLoadedRTT <= 0 || changed("max-rtt-increase") && ck.maxRTTIncrease <= 0:
+		return usagef("--max-loaded-rtt and --max-rtt-increase: must be more than 0")
 	case (changed("max-drop") || changed("baseline-keep")) && ck.baselineFile == "":
 		return usagef("--max-drop and --baseline-keep need --baseline-file")
 	case changed("busy-backoff") && ck.busyBackoff <= 0:
@@ -128,8 +138,8 @@ func (ck *checkFlags) validate(changed func(string) bool, t measure.Test) error 
 		return usagef("--max-drop: %g%% out of range; allowed more than 0%% and less than 100%%", ck.maxDrop)
 	}
 	if !changed("min-bitrate") && !changed("warn-bitrate") && !changed("max-loss") && !changed("max-jitter") &&
-		!changed("max-retransmits") && ck.baselineFile == "" {
-		return usagef("no threshold given: use --min-bitrate R and/or --warn-bitrate, --max-loss, --max-jitter, --max-retransmits, --baseline-file")
+		!changed("max-retransmits") && !changed("max-loaded-rtt") && !changed("max-rtt-increase") && ck.baselineFile == "" {
+		return usagef("no threshold given: use --min-bitrate R and/or --warn-bitrate, --max-loss, --max-jitter, --max-retransmits, --max-loaded-rtt, --max-rtt-increase, --baseline-file")
 	}
 	return nil
 }
@@ -215,7 +225,50 @@ func (ck *checkFlags) evaluate(t measure.Test, res *measure.Result, err error) s
 				optInt(ck.maxRetransmits, ck.maxRetransmits >= 0)))
 		}
 	}
+	ck.evaluateLatency(&st, res.Latency)
 	return st
+}
+
+// evaluateLatency judges the probed RTT (one figure per test, whatever the
+// directions) and adds its perfdata. A threshold that cannot be judged
+// (no probe possible, no replies) makes the check UNKNOWN.
+func (ck *checkFlags) evaluateLatency(st *status, l *measure.Latency) {
+	if l == nil {
+		return
+	}
+	limits := ck.maxLoadedRTT > 0 || ck.maxRTTIncrease > 0
+	if l.Unavailable != "" {
+		if limits {
+			st.raise(nagiosUnknown, "no latency probe: "+l.Unavailable)
+		}
+		return
+	}
+	if l.Idle.Received > 0 {
+		st.perfdata = append(st.perfdata, fmt.Sprintf("idle_rtt_ms=%.3f;;;0;", msOf(l.Idle.Median)))
+	}
+	if l.Loaded.Received == 0 {
+		if limits {
+			st.raise(nagiosUnknown, fmt.Sprintf("no reply to the %d latency probes sent under load", l.Loaded.Sent))
+		}
+		return
+	}
+	loaded := l.Loaded.Median
+	st.figures = append(st.figures, fmt.Sprintf("loaded RTT %.1f ms", msOf(loaded)))
+	if ck.maxLoadedRTT > 0 && loaded > ck.maxLoadedRTT {
+		st.raise(nagiosCritical, fmt.Sprintf("loaded RTT %.1f ms above %g ms", msOf(loaded), msOf(ck.maxLoadedRTT)))
+	}
+	st.perfdata = append(st.perfdata, fmt.Sprintf("loaded_rtt_ms=%.3f;;%s;0;", msOf(loaded), optFloat(msOf(ck.maxLoadedRTT), ck.maxLoadedRTT > 0)))
+	inc, ok := l.Increase()
+	if !ok {
+		if ck.maxRTTIncrease > 0 {
+			st.raise(nagiosUnknown, "no reply to the idle latency probes: RTT increase unknown")
+		}
+		return
+	}
+	if ck.maxRTTIncrease > 0 && inc > ck.maxRTTIncrease {
+		st.raise(nagiosCritical, fmt.Sprintf("RTT increase under load %.1f ms above %g ms", msOf(inc), msOf(ck.maxRTTIncrease)))
+	}
+	st.perfdata = append(st.perfdata, fmt.Sprintf("rtt_increase_ms=%.3f;;%s;;", msOf(inc), optFloat(msOf(ck.maxRTTIncrease), ck.maxRTTIncrease > 0)))
 }
 
 // line is the one summary line: "IPERF3 STATE - what | perfdata".

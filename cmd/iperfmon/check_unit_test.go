@@ -28,6 +28,20 @@ func result(t measure.Test, bps ...float64) *measure.Result {
 	return res
 }
 
+// withLatency adds a probe result: idle 0.5 ms, loaded 48 ms (5 and 100
+// replies); received 0 empties a phase.
+func withLatency(res *measure.Result, idleReceived, loadedReceived int) *measure.Result {
+	res.Latency = &measure.Latency{Method: measure.ProbeICMPRaw, Target: "192.0.2.1",
+		Idle: measure.RTTStats{Sent: 5, Received: idleReceived}, Loaded: measure.RTTStats{Sent: 100, Received: loadedReceived}}
+	if idleReceived > 0 {
+		res.Latency.Idle.Median = 500 * time.Microsecond
+	}
+	if loadedReceived > 0 {
+		res.Latency.Loaded.Median = 48 * time.Millisecond
+	}
+	return res
+}
+
 func TestCheckEvaluate(t *testing.T) {
 	tcp := measure.Test{Host: "h", Duration: time.Second}.WithDefaults()
 	udp := measure.Test{Host: "h", Protocol: measure.UDP}.WithDefaults()
@@ -54,6 +68,23 @@ func TestCheckEvaluate(t *testing.T) {
 			"IPERF3 CRITICAL - h:5201 udp forward 9.00 Mbits/sec: forward loss 3% above 1%; forward jitter 0.500 ms above 0.1 ms | bits_per_second=9000000;;1000000:;0; jitter_ms=0.500;;0.1;0; loss_percent=3.000%;;1;0;100 lost_packets=3;;;0;"},
 		{"bidir worst wins", checkFlags{minBitrate: 500e6, warnBitrate: 800e6, maxRetransmits: -1}, bidir, result(bidir, 700e6, 100e6), nil, nagiosCritical,
 			"IPERF3 CRITICAL - h:5201 tcp forward 700 Mbits/sec, reverse 100 Mbits/sec: forward 700 Mbits/sec below warning level 800 Mbits/sec; reverse 100 Mbits/sec below minimum 500 Mbits/sec | forward_bits_per_second=700000000;800000000:;500000000:;0; forward_retransmits=12;;;0; reverse_bits_per_second=100000000;800000000:;500000000:;0; reverse_retransmits=12;;;0;"},
+		{"latency ok", checkFlags{maxLoadedRTT: 50 * time.Millisecond, maxRTTIncrease: 50 * time.Millisecond, maxRetransmits: -1}, tcp, withLatency(result(tcp, 941e6), 5, 100), nil, nagiosOK,
+			"IPERF3 OK - h:5201 tcp forward 941 Mbits/sec, loaded RTT 48.0 ms | bits_per_second=941000000;;;0; retransmits=12;;;0; idle_rtt_ms=0.500;;;0; loaded_rtt_ms=48.000;;50;0; rtt_increase_ms=47.500;;50;;"},
+		{"latency critical", checkFlags{maxLoadedRTT: 40 * time.Millisecond, maxRTTIncrease: 30 * time.Millisecond, maxRetransmits: -1}, tcp, withLatency(result(tcp, 941e6), 5, 100), nil, nagiosCritical,
+			"IPERF3 CRITICAL - h:5201 tcp forward 941 Mbits/sec, loaded RTT 48.0 ms: loaded RTT 48.0 ms above 40 ms; RTT increase under load 47.5 ms above 30 ms | bits_per_second=941000000;;;0; retransmits=12;;;0; idle_rtt_ms=0.500;;;0; loaded_rtt_ms=48.000;;40;0; rtt_increase_ms=47.500;;30;;"},
+		{"latency perfdata without thresholds", checkFlags{minBitrate: 1e6, maxRetransmits: -1}, tcp, withLatency(result(tcp, 941e6), 5, 100), nil, nagiosOK,
+			"IPERF3 OK - h:5201 tcp forward 941 Mbits/sec, loaded RTT 48.0 ms | bits_per_second=941000000;;1000000:;0; retransmits=12;;;0; idle_rtt_ms=0.500;;;0; loaded_rtt_ms=48.000;;;0; rtt_increase_ms=47.500;;;;"},
+		{"no loaded replies is unknown", checkFlags{maxLoadedRTT: 50 * time.Millisecond, maxRetransmits: -1}, tcp, withLatency(result(tcp, 941e6), 5, 0), nil, nagiosUnknown,
+			"IPERF3 UNKNOWN - h:5201 tcp forward 941 Mbits/sec: no reply to the 100 latency probes sent under load | bits_per_second=941000000;;;0; retransmits=12;;;0; idle_rtt_ms=0.500;;;0;"},
+		{"no idle replies: increase unknown", checkFlags{maxRTTIncrease: 30 * time.Millisecond, maxRetransmits: -1}, tcp, withLatency(result(tcp, 941e6), 0, 100), nil, nagiosUnknown,
+			"IPERF3 UNKNOWN - h:5201 tcp forward 941 Mbits/sec, loaded RTT 48.0 ms: no reply to the idle latency probes: RTT increase unknown | bits_per_second=941000000;;;0; retransmits=12;;;0; loaded_rtt_ms=48.000;;;0;"},
+		{"no probe possible is unknown", checkFlags{maxLoadedRTT: 50 * time.Millisecond, maxRetransmits: -1}, tcp,
+			func() *measure.Result {
+				r := result(tcp, 941e6)
+				r.Latency = &measure.Latency{Unavailable: "no ICMP socket"}
+				return r
+			}(), nil, nagiosUnknown,
+			"IPERF3 UNKNOWN - h:5201 tcp forward 941 Mbits/sec: no latency probe: no ICMP socket | bits_per_second=941000000;;;0; retransmits=12;;;0;"},
 		{"refused is critical", checkFlags{minBitrate: 1e6}, tcp, nil, refused, nagiosCritical,
 			"IPERF3 CRITICAL - h:5201 tcp: control: dial: connection refused (result=connection_failed) | result_code=1;;;0;7"},
 		{"busy is unknown", checkFlags{minBitrate: 1e6}, tcp, nil, fmt.Errorf("control: %w", measure.ErrServerBusy), nagiosUnknown,

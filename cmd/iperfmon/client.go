@@ -73,6 +73,7 @@ func (a *app) client(ctx context.Context, args []string) int {
 
 	start := time.Now()
 	res, testErr := runTest(ctx, test)
+	warnLatency(log, res)
 	if testErr != nil {
 		log.Errorf("test against %s failed: %v (result=%s)", hostPortString(test), testErr, measure.Classify(testErr))
 	}

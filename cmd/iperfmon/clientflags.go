@@ -52,6 +52,7 @@ type clientFlags struct {
 	pkcs1           bool
 	noDelay         bool
 	mss             int
+	latency         bool
 	debug           bool
 	help            bool
 	common          commonCompat
@@ -96,9 +97,25 @@ func (c *clientFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&c.noDelay, "no-delay", "N", false, "set TCP_NODELAY")
 	fs.VarP(intValue{&c.mss, 0, maxMSS, 10}, "set-mss", "M", "TCP maximum segment size, up to 32767 (0: the kernel's)")
 	registerDebug(fs, &c.debug)
+	fs.BoolVar(&c.latency, "latency", false, "also measure idle and loaded RTT with ICMP echo to the server (10 probes/s)")
 	fs.BoolVarP(&c.help, "help", "h", false, "show this help")
 	c.common.register(fs, false)
 	c.compat.register(fs)
+}
+
+// latencyOnByDefault makes --latency default to true (check): a drop-in
+// iperf3 client sends nothing iperf3 would not unless asked.
+func latencyOnByDefault(fs *pflag.FlagSet, c *clientFlags) {
+	c.latency = true
+	fs.Lookup("latency").DefValue = "true"
+}
+
+// warnLatency logs one warning when the probe was asked for but could
+// not run; the test result stands.
+func warnLatency(log *logger, res *measure.Result) {
+	if res != nil && res.Latency != nil && res.Latency.Unavailable != "" {
+		log.Warnf("no latency probe, so no idle/loaded RTT: %s (allow ping sockets with sysctl net.ipv4.ping_group_range or grant CAP_NET_RAW; --latency=false turns the probe off)", res.Latency.Unavailable)
+	}
 }
 
 // dscpNames are iperf3's DSCP names (dscp.c), as TOS byte values.
@@ -204,6 +221,7 @@ func (c *clientFlags) test(fs *pflag.FlagSet, args []string, getenv func(string)
 		Title: c.compat.title, ExtraData: c.compat.extraData,
 		UDPCounters64: c.counters64, GetServerOutput: c.getServerOutput,
 		Username: c.username, UsePKCS1Padding: c.pkcs1,
+		Latency: c.latency,
 	}
 	if c.udp {
 		t.Protocol = measure.UDP

@@ -193,7 +193,9 @@ func TestCheckUsageErrors(t *testing.T) {
 		args []string
 		want string // exact stdout
 	}{
-		{"no threshold", []string{"h"}, "no threshold given: use --min-bitrate R and/or --warn-bitrate, --max-loss, --max-jitter, --max-retransmits, --baseline-file"},
+		{"no threshold", []string{"h"}, "no threshold given: use --min-bitrate R and/or --warn-bitrate, --max-loss, --max-jitter, --max-retransmits, --max-loaded-rtt, --max-rtt-increase, --baseline-file"},
+		{"rtt without probe", []string{"h", "--max-loaded-rtt", "50ms", "--latency=false"}, "--max-loaded-rtt and --max-rtt-increase need the latency probe: remove --latency=false"},
+		{"rtt zero", []string{"h", "--max-rtt-increase", "0"}, "--max-loaded-rtt and --max-rtt-increase: must be more than 0"},
 		{"no host", []string{"--min-bitrate", "1M"}, "no server given: name the HOST to test"},
 		{"bad rate", []string{"h", "--min-bitrate", "fast"}, `--min-bitrate: invalid rate "fast": allowed bits per second with an optional 1000-based suffix k, m, g or t, e.g. "100M", or "0" for unlimited`},
 		{"zero rate", []string{"h", "--min-bitrate", "0"}, "--min-bitrate: must be more than 0"},
@@ -232,7 +234,7 @@ func TestHelp(t *testing.T) {
 	stdout, _, code := runApp(t, nil, "--help")
 	require.Equal(t, exitOK, code)
 	require.Contains(t, stdout, "iperfmon check HOST")
-	// Every iperf3 flag DESIGN.md lists is documented in client --help.
+	// Every common iperf3 flag is documented in client --help.
 	stdout, _, _ = runApp(t, nil, "client", "--help")
 	for _, f := range []string{"-p, --port", "-t, --time", "-n, --bytes", "-k, --blockcount", "-u, --udp", "-b, --bitrate",
 		"-l, --length", "-P, --parallel", "-R, --reverse", "--bidir", "-O, --omit", "-w, --window", "-C, --congestion",
@@ -243,7 +245,7 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// server --help documents every server flag of issue 4 and DESIGN.md.
+// server --help documents every server flag.
 func TestServerHelpFlags(t *testing.T) {
 	stdout, _, code := runApp(t, nil, "server", "--help")
 	require.Equal(t, exitOK, code)

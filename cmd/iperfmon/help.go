@@ -48,6 +48,7 @@ Examples:
   iperfmon -c iperf.example.net -R -t 5 -P 4        download, 4 streams
   iperfmon -c iperf.example.net -u -b 50M -l 1200   UDP at 50 Mbit/s
   iperfmon -c iperf.example.net --bidir -J          both ways, iperf3 JSON
+  iperfmon -c iperf.example.net --latency           also idle and loaded RTT
   iperfmon client 192.0.2.7 -p 5202 -o influx      line protocol
   iperfmon client 192.0.2.7 -o prometheus > /var/lib/node_exporter/iperf3.prom
 `
@@ -121,6 +122,8 @@ Runs one test against HOST (iperf3 client flags: -p -t -u -b -l -P -R
   loss above --max-loss (UDP)                CRITICAL
   jitter above --max-jitter (UDP)            CRITICAL
   retransmits above --max-retransmits (TCP)  WARNING
+  RTT under load above --max-loaded-rtt      CRITICAL
+  its rise above --max-rtt-increase          CRITICAL
   more than --max-drop below the baseline    WARNING
   unreachable, refused, timeout, server or
   protocol error                             CRITICAL (the path is down)
@@ -136,8 +139,14 @@ checks on one file are serialised with a lock; a missing file starts a new
 baseline, a corrupt one is replaced (with a W! line on stderr). An OK check
 prints nothing on stderr.
 
+The latency probe is on (--latency=false turns it off): ICMP echo to HOST,
+5 probes before the test and 10/s during it; the median RTT under load and
+its rise over the idle RTT are in the perfdata, and --max-loaded-rtt and
+--max-rtt-increase judge them (UNKNOWN when no probe could run).
+
 Examples:
   iperfmon check iperf.example.net --min-bitrate 500M --warn-bitrate 800M --max-retransmits 1000
+  iperfmon check iperf.example.net -C cubic --min-bitrate 50M --max-loaded-rtt 50ms --max-rtt-increase 30ms
   iperfmon check iperf.example.net -u -b 50M --min-bitrate 45M --max-loss 1% --max-jitter 5ms
   iperfmon check iperf.example.net -R --min-bitrate 100M \
       --baseline-file /var/lib/iperfmon/wan.json --max-drop 20%

@@ -3,15 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/influxdata/telegraf"
-	"github.com/iperfmon/iperfmon/config"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/iperfmon/iperfmon/plugins/inputs/iperf3"
 	"github.com/spf13/pflag"
@@ -202,15 +199,7 @@ func servedSummary(st measure.ServedTest) string {
 func servedPoints(st measure.ServedTest) []telegraf.Metric {
 	t := st.Test
 	t.Host, t.Port = st.Local.Addr().Unmap().String(), int(st.Local.Port())
-	dir := config.DirectionForward
-	switch {
-	case t.Bidir:
-		dir = config.DirectionBidir
-	case t.Reverse:
-		dir = config.DirectionReverse
-	}
-	target := config.Target{Server: net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), Host: t.Host, Port: t.Port, Direction: dir, Test: t}
-	ms := iperf3.Metrics(target, st.Result, st.Err, st.Start, false)
+	ms := iperf3.Metrics(t.Host, t, st.Result, st.Err, st.Start, false)
 	for _, m := range ms {
 		m.AddTag("client", st.Client.Addr().Unmap().String())
 	}

@@ -41,6 +41,9 @@ func JSONWith(res *measure.Result, opt Options) ([]byte, error) {
 		} else if res.ServerOutputText != "" {
 			doc = doc.add("server_output_text", res.ServerOutputText)
 		}
+		if res.Latency != nil {
+			doc = doc.add("iperfmon", object{}.add("latency", latencyJSON(res.Latency)))
+		}
 	}
 	if opt.Err != nil {
 		doc = doc.add("error", opt.Err.Error())

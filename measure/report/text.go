@@ -188,6 +188,7 @@ func (t *textWriter) summary() {
 		}
 	}
 	t.cpuLine()
+	t.latencyLine()
 	if out := strings.TrimRight(t.res.ServerOutputText, "\n"); out != "" {
 		t.printf("\nServer output:\n%s\n", out)
 	}

@@ -6,15 +6,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/netnstest"
 	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
@@ -63,8 +62,8 @@ func newLink(t testing.TB) *link {
 		t.Skip("-short: the accuracy suite runs for minutes of shaped-link measurements")
 	}
 	tl := requireTools(t)
-	removeStale(tl)
-	id := fmt.Sprintf("%s%d-%d", nsPrefix, os.Getpid(), nsSeq.Add(1))
+	netnstest.RemoveStale(nsPrefix)
+	id := fmt.Sprintf("%s%d", netnstest.Own(nsPrefix), nsSeq.Add(1))
 	l := &link{tl: tl, ns: [2]string{id + "-s", id + "-c"}, dev: [2]string{srvDev, cliDev}}
 	l.ports.Store(20000)
 	t.Cleanup(l.destroy)
@@ -109,48 +108,6 @@ func newLink(t testing.TB) *link {
 func (l *link) destroy() {
 	for _, ns := range l.ns {
 		_ = l.cmd(l.tl.ip, "netns", "delete", ns)
-	}
-}
-
-// removeStale deletes namespaces left by earlier runs of this suite whose
-// test binary is gone.
-func removeStale(tl tools) {
-	out, err := exec.Command(tl.ip, "netns", "list").Output()
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-		rest, ok := strings.CutPrefix(name, nsPrefix)
-		if !ok {
-			continue
-		}
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
-			continue // not a name we make, ours, or its run is still going
-		}
-		_ = exec.Command(tl.ip, "netns", "delete", name).Run()
-	}
-}
-
-// removeOwn deletes every namespace of this process, for TestMain to call
-// after the tests in case a cleanup did not run.
-func removeOwn() {
-	ip, ok := testenv.LookTool("ip")
-	if !ok {
-		return
-	}
-	out, err := exec.Command(ip, "netns", "list").Output()
-	if err != nil {
-		return
-	}
-	own := fmt.Sprintf("%s%d-", nsPrefix, os.Getpid())
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-		if strings.HasPrefix(name, own) {
-			_ = exec.Command(ip, "netns", "delete", name).Run()
-		}
 	}
 }
 

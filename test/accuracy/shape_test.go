@@ -14,6 +14,10 @@ type shaping struct {
 	qdisc string  // "tbf" or "htb"
 	rate  float64 // bits per second on the wire (L2 bytes, as tc counts them)
 	burst int     // bucket size in bytes; 0 picks burstFor(rate)
+	// limit is tbf's queue in bytes; 0 queues 50 ms of rate. A limit the
+	// size of the bucket makes a policer-like link: a burst deeper than
+	// the bucket is dropped, not delayed.
+	limit int
 }
 
 func (s shaping) String() string { return fmt.Sprintf("%s %s", s.qdisc, mbit(s.rate)) }
@@ -47,8 +51,12 @@ func (l *link) shape(s side, sh shaping) error {
 	case "tbf":
 		// latency bounds the queue: 50 ms of backlog keeps a TCP sender's
 		// queue from running dry after a loss-triggered window cut.
-		return l.cmd(append(tc, "qdisc", "add", "dev", l.dev[s], "root", "tbf",
-			"rate", rate, "burst", b, "latency", "50ms")...)
+		queue := []string{"latency", "50ms"}
+		if sh.limit > 0 {
+			queue = []string{"limit", strconv.Itoa(sh.limit)}
+		}
+		return l.cmd(append(append(tc, "qdisc", "add", "dev", l.dev[s], "root", "tbf",
+			"rate", rate, "burst", b), queue...)...)
 	case "htb":
 		if err := l.cmd(append(tc, "qdisc", "add", "dev", l.dev[s], "root", "handle", "1:", "htb", "default", "10")...); err != nil {
 			return err

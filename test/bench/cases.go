@@ -41,6 +41,11 @@ type mode struct {
 	args   []string
 	udpLen int // UDP datagram size; 0 for TCP
 	pairs  []pairing
+	// stockArgs go to a stock iperf3 client only, gsro says they need a
+	// stock iperf3 that has --gsro (3.21 and later; the mode is left out
+	// otherwise).
+	stockArgs []string
+	gsro      bool
 }
 
 // pairing is (client tool, server tool).
@@ -59,8 +64,12 @@ var modes = []mode{
 	{name: "tcp", args: []string{"-l", "128K"}, pairs: []pairing{ss, os_, so, oo}},
 	{name: "tcp-R", args: []string{"-l", "128K", "-R"}, pairs: []pairing{ss, os_, so, oo}},
 	{name: "tcp-P4", args: []string{"-l", "128K", "-P", "4"}, pairs: []pairing{ss, os_, so, oo}},
+	{name: "tcp-P8", args: []string{"-l", "128K", "-P", "8"}, pairs: []pairing{ss, os_, so, oo}},
+	{name: "tcp-P16", args: []string{"-l", "128K", "-P", "16"}, pairs: []pairing{ss, os_, so, oo}},
 	{name: "udp1400", args: []string{"-u", "-b", "0", "-l", "1400"}, udpLen: 1400, pairs: []pairing{ss, oo}},
 	{name: "udp64", args: []string{"-u", "-b", "0", "-l", "64"}, udpLen: 64, pairs: []pairing{ss, oo}},
+	// Both tools batching: stock iperf3 with UDP GSO/GRO.
+	{name: "udp1400-gsro", args: []string{"-u", "-b", "0", "-l", "1400"}, udpLen: 1400, pairs: []pairing{ss, oo}, stockArgs: []string{"--gsro"}, gsro: true},
 }
 
 // sample is one run's figures.
@@ -92,7 +101,11 @@ func argv(cfg config, t tool, server bool, port int, m mode) []string {
 		return []string{bin, "-s", "-1", "-B", "127.0.0.1", "-p", p}
 	}
 	a := []string{bin, "-c", "127.0.0.1", "-p", p, "-J", "-t", strconv.Itoa(cfg.seconds), "-O", strconv.Itoa(cfg.omit)}
-	return append(a, m.args...) // iperfmon takes iperf3's -c alias
+	a = append(a, m.args...) // iperfmon takes iperf3's -c alias
+	if t == stock {
+		a = append(a, m.stockArgs...)
+	}
+	return a
 }
 
 // measureAll runs every (mode, pairing) cfg.reps times; odd repetitions go
@@ -100,7 +113,7 @@ func argv(cfg config, t tool, server bool, port int, m mode) []string {
 func measureAll(ctx context.Context, cfg config) (results, error) {
 	var order []key
 	for _, m := range modes {
-		if !cfg.only.MatchString(m.name) {
+		if !cfg.only.MatchString(m.name) || (m.gsro && !cfg.gsro) {
 			continue
 		}
 		for _, p := range m.pairs {

@@ -76,7 +76,7 @@ func buildRows(cfg config, r results) []row {
 			rows = append(rows, rw)
 		}
 	}
-	tcp := []struct{ mode, label string }{{"tcp", "TCP 1 stream"}, {"tcp-R", "TCP -R"}, {"tcp-P4", "TCP -P 4"}}
+	tcp := []struct{ mode, label string }{{"tcp", "TCP 1 stream"}, {"tcp-R", "TCP -R"}, {"tcp-P4", "TCP -P 4"}, {"tcp-P8", "TCP -P 8"}, {"tcp-P16", "TCP -P 16"}}
 	for _, m := range tcp {
 		add(ratioRow(r, m.label+", iperfmon client → iperf3 -s (Gbit/s)", m.mode, ss, os_, gbps, 1.0, true))
 		add(ratioRow(r, m.label+", iperf3 client → iperfmon server (Gbit/s)", m.mode, ss, so, gbps, 1.0, true))
@@ -86,11 +86,14 @@ func buildRows(cfg config, r results) []row {
 		add(ratioRow(r, m.label+", received (kpps)", m.mode, ss, oo, kpps, 1.5, true))
 		add(ratioRow(r, m.label+", loss (%)", m.mode, ss, oo, lossPct, 0, false))
 	}
+	// Against stock iperf3's own batching (--gsro) the target is parity.
+	add(ratioRow(r, "UDP -b 0 -l 1400, iperf3 with --gsro, received (kpps)", "udp1400-gsro", ss, oo, kpps, 1.0, true))
+	add(ratioRow(r, "UDP -b 0 -l 1400, iperf3 with --gsro, loss (%)", "udp1400-gsro", ss, oo, lossPct, 0, false))
 	// On loopback the receiving half of the kernel's TCP work (softirq,
 	// ACKs) runs on whichever CPU happens to transmit, so one process's
 	// share swings between runs (an iperf3 -P 4 client: 1.1 to 3.8 s of CPU
-	// in the same 4 s test). The target is on client+server, as
-	// ../shared/docs/performance.md asks; each side's share is shown too.
+	// in the same 4 s test). The target is on client+server, the cost of a
+	// test to whoever runs it; each side's share is shown too.
 	for _, m := range tcp {
 		add(ratioRow(r, "CPU s/Gbit (client+server), "+m.label+", iperfmon client → iperf3 -s", m.mode, ss, os_, cpuPerGbit(cfg, "both"), 1.0, false))
 		add(ratioRow(r, "CPU s/Gbit (client+server), "+m.label+", iperf3 client → iperfmon server", m.mode, ss, so, cpuPerGbit(cfg, "both"), 1.0, false))
@@ -101,6 +104,7 @@ func buildRows(cfg config, r results) []row {
 	}
 	add(ratioRow(r, "CPU s/Gbit, UDP -l 1400, client+server", "udp1400", ss, oo, cpuPerGbit(cfg, "both"), 1.0, false))
 	add(ratioRow(r, "CPU s/Gbit, UDP -l 64, client+server", "udp64", ss, oo, cpuPerGbit(cfg, "both"), 1.0, false))
+	add(ratioRow(r, "CPU s/Gbit, UDP -l 1400 (iperf3 with --gsro), client+server", "udp1400-gsro", ss, oo, cpuPerGbit(cfg, "both"), 1.0, false))
 	add(ratioRow(r, "peak RSS, TCP -P 4 client (MB)", "tcp-P4", ss, os_, clientMB, 0, false))
 	add(ratioRow(r, "peak RSS, TCP -P 4 server (MB)", "tcp-P4", ss, so, serverMB, 0, false))
 	add(ratioRow(r, "peak RSS, UDP -l 64 server (MB)", "udp64", ss, oo, serverMB, 0, false))
@@ -108,9 +112,13 @@ func buildRows(cfg config, r results) []row {
 }
 
 func printTable(w io.Writer, cfg config, rows []row, took time.Duration) {
-	fmt.Fprintf(w, "Loopback, %d repetitions of -t %d -O %d, alternating order; medians. Client on CPUs %q, server on %q (empty: unpinned). Took %s.\n\n",
-		cfg.reps, cfg.seconds, cfg.omit, cfg.clientCPUs, cfg.serverCPUs, took.Round(time.Second))
-	fmt.Fprintln(w, "| test | iperf3 | iperfmon | ratio | target | met | spread iperf3 / iperfmon |")
+	v := cfg.stockVersion
+	if v == "" {
+		v = "(version unknown)"
+	}
+	fmt.Fprintf(w, "Loopback, against stock iperf3 %s; %d repetitions of -t %d -O %d, alternating order; medians. Client on CPUs %q, server on %q (empty: unpinned). Took %s.\n\n",
+		v, cfg.reps, cfg.seconds, cfg.omit, cfg.clientCPUs, cfg.serverCPUs, took.Round(time.Second))
+	fmt.Fprintf(w, "| test | iperf3 %[1]s | iperfmon | ratio to %[1]s | target | met | spread iperf3 / iperfmon |\n", v)
 	fmt.Fprintln(w, "|---|---:|---:|---:|---|---|---|")
 	for _, r := range rows {
 		stock, ratio := "", ""

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,8 +55,11 @@ func promMetricTable(t *testing.T) map[string]string {
 	b, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "prometheus.md"))
 	require.NoError(t, err)
 	out := map[string]string{}
-	row := regexp.MustCompile("(?m)^\\| (?:`([a-z_]+)`|—) \\| `(iperf3_[a-z_]+)` \\|")
+	row := regexp.MustCompile("(?m)^\\| (?:`([a-z0-9_]+)`|—) \\| `(iperf3_[a-z0-9_]+)` \\|")
 	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		if strings.HasPrefix(m[1], "iperf3_") {
+			continue // the table that maps iperf3_exporter's names
+		}
 		out[m[2]] = m[1]
 		if m[1] != "" {
 			out[m[1]] = m[2]

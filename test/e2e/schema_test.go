@@ -24,6 +24,7 @@ var (
 		"bytes_sent", "bytes_received",
 		"duration_seconds", "streams", "retransmits",
 		"rtt_ms", "rtt_min_ms", "rtt_max_ms", "rtt_var_ms", "snd_cwnd_bytes", "snd_wnd_bytes", "pmtu_bytes", "reorder",
+		"idle_rtt_ms", "loaded_rtt_ms", "loaded_rtt_min_ms", "loaded_rtt_p90_ms", "loaded_rtt_max_ms", "rtt_increase_ms",
 		"jitter_ms", "lost_packets", "packets", "lost_percent", "out_of_order_packets",
 		"cpu_local_total_percent", "cpu_local_user_percent", "cpu_local_system_percent",
 		"cpu_remote_total_percent", "cpu_remote_user_percent", "cpu_remote_system_percent",

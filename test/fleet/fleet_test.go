@@ -85,6 +85,7 @@ func TestFleetSlots(t *testing.T) {
   duration = "1s"
   omit = "1s"
   connect_timeout = "2s"
+  latency = false
 `, tomlList(servers), period)
 	dir := t.TempDir()
 	fleetConf := write(t, dir, "fleet.toml", "[[inputs.iperf3]]\n"+common+
@@ -187,6 +188,7 @@ func TestMeshSlots(t *testing.T) {
   omit = "1s"
   slot_guard = "1s"
   connect_timeout = "2s"
+  latency = false
 `, tomlList(entries), period))
 	time.Sleep(time.Second)
 	var procs []*proc

@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/iperfmon/iperfmon/internal/netnstest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 		iperfmonPath, buildErr = build(tmp)
 	}
 	code := func() int {
-		defer removeOwn() // namespaces whose test cleanup did not run
+		defer netnstest.RemoveOwn(nsPrefix) // namespaces whose test cleanup did not run
 		return m.Run()
 	}()
 	os.RemoveAll(tmp)

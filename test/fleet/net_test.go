@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/netnstest"
 	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
@@ -53,8 +53,8 @@ func newLAN(t testing.TB) *lan {
 	}
 	ip := testenv.RequireTool(t, "ip")
 	tc := testenv.RequireTool(t, "tc")
-	removeStale(ip)
-	id := fmt.Sprintf("%s%d-%d", nsPrefix, os.Getpid(), lanSeq.Add(1))
+	netnstest.RemoveStale(nsPrefix)
+	id := fmt.Sprintf("%s%d", netnstest.Own(nsPrefix), lanSeq.Add(1))
 	l := &lan{t: t, ip: ip, tc: tc, id: id, sw: id + "-sw"}
 	t.Cleanup(l.destroy)
 	if err := run(ip, "netns", "add", l.sw); err != nil {
@@ -160,42 +160,6 @@ func (l *lan) destroy() {
 		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
 		if strings.HasPrefix(name, l.id+"-") {
 			_ = exec.Command(l.ip, "netns", "delete", name).Run()
-		}
-	}
-}
-
-// removeStale deletes namespaces of earlier runs whose process is gone.
-func removeStale(ip string) {
-	out, err := exec.Command(ip, "netns", "list").Output()
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-		rest, ok := strings.CutPrefix(name, nsPrefix)
-		if !ok {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.SplitN(rest, "-", 2)[0])
-		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
-			continue
-		}
-		_ = exec.Command(ip, "netns", "delete", name).Run()
-	}
-}
-
-// removeOwn deletes every namespace of this process.
-func removeOwn() {
-	ip, ok := testenv.LookTool("ip")
-	if !ok {
-		return
-	}
-	out, _ := exec.Command(ip, "netns", "list").Output()
-	own := fmt.Sprintf("%s%d-", nsPrefix, os.Getpid())
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-		if strings.HasPrefix(name, own) {
-			_ = exec.Command(ip, "netns", "delete", name).Run()
 		}
 	}
 }

@@ -21,7 +21,7 @@ type goCase struct {
 
 const goUDPRate = 200_000_000 // per stream, as the stock matrix
 
-// goMatrix is issue 4's matrix: {TCP, UDP at 200M} × {forward, -R,
+// goMatrix is the self-interop matrix: {TCP, UDP at 200M} × {forward, -R,
 // --bidir} × {-P 1, -P 4}, then -n, -k, -O, 64-bit counters, ::1, -P 128.
 func goMatrix() []goCase {
 	var cases []goCase

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestGoServerP1024 is issue 8's scale check: -P 1024 against our own
+// TestGoServerP1024 is the scale check: -P 1024 against our own
 // server (iperf3 stops at 128), with the per-stream figures summing to the
 // totals and both ends agreeing on every byte.
 func TestGoServerP1024(t *testing.T) {

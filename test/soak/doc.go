@@ -4,6 +4,6 @@
 //
 // The in-process soak runs 1,000 tests (SOAK_TESTS); the binary soak runs
 // `iperfmon run` with a 1 s schedule for 75 s (SOAK_DURATION, e.g. 10m
-// locally). Both are timing-sensitive: run them under
-// `flock /work/wt/heavy.lock` on shared machines.
+// locally). Both are timing-sensitive: run them on a machine that is not
+// busy with other heavy work.
 package soak

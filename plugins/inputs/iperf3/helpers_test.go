@@ -54,6 +54,11 @@ func fakeResult(test measure.Test) *measure.Result {
 		CPULocal:             measure.CPU{TotalPercent: 12.5, UserPercent: 2.5, SystemPercent: 10},
 		CPURemote:            measure.CPU{TotalPercent: 30.25, UserPercent: 5.25, SystemPercent: 25},
 		SenderHasRetransmits: true,
+		Latency: &measure.Latency{
+			Method: measure.ProbeICMPRaw, Target: test.Host,
+			Idle:   measure.RTTStats{Sent: 5, Received: 5, Median: 500 * time.Microsecond, Min: 400 * time.Microsecond, Max: 700 * time.Microsecond, P90: 700 * time.Microsecond},
+			Loaded: measure.RTTStats{Sent: 20, Received: 19, Median: 48 * time.Millisecond, Min: 2 * time.Millisecond, Max: 61 * time.Millisecond, P90: 55 * time.Millisecond},
+		},
 	}
 	dirs := []measure.Direction{measure.Forward}
 	switch {

@@ -3,11 +3,13 @@ package iperf3
 import (
 	"context"
 	_ "embed"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/influxdata/telegraf"
+	tgconfig "github.com/influxdata/telegraf/config"
 	"github.com/influxdata/telegraf/logger"
 	"github.com/influxdata/telegraf/plugins/inputs"
 	"github.com/influxdata/telegraf/selfstat"
@@ -28,7 +30,11 @@ type runFunc func(ctx context.Context, t measure.Test) (*measure.Result, error)
 // against one or more servers.
 type Iperf3 struct {
 	config.Table
-	Log telegraf.Logger `toml:"-"`
+	// Password takes the table's password key as a Telegraf secret, so it
+	// may come from a secret store (@{store:key}); Init copies it into
+	// Table.Password for the test.
+	Password tgconfig.Secret `toml:"password"`
+	Log      telegraf.Logger `toml:"-"`
 
 	// Test seams, filled by Init only when nil.
 	run    runFunc
@@ -43,6 +49,8 @@ type Iperf3 struct {
 	skipped   atomic.Int64
 	lastStart []atomic.Int64 // per target: when its last test started (Unix ns)
 	skipStat  selfstat.Stat
+
+	latencyWarned atomic.Bool // the probe-unavailable warning was logged
 
 	mu     sync.Mutex
 	ctx    context.Context
@@ -77,6 +85,14 @@ func (*Iperf3) SampleConfig() string { return sampleConfig }
 
 // Init validates the table and parses the schedule. It never dials.
 func (p *Iperf3) Init() error {
+	if !p.Password.Empty() {
+		pw, err := p.Password.Get()
+		if err != nil {
+			return fmt.Errorf("inputs.iperf3: password: %w", err)
+		}
+		p.Table.Password = pw.String()
+		pw.Destroy()
+	}
 	if err := p.Validate(); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package iperf3
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iperfmon/iperfmon/config"
+	"github.com/iperfmon/iperfmon/measure"
 )
 
 // loadWithTelegraf decodes conf with Telegraf's own config loader and
@@ -111,4 +113,38 @@ func TestInitRejects(t *testing.T) {
 
 	p = &Iperf3{Table: table()}
 	require.ErrorContains(t, p.Init(), "inputs.iperf3: servers = []: allowed one or more")
+}
+
+// Inside Telegraf the password is a secret (config.Secret, so a secret
+// store may hold it); Init hands it to the tests.
+func TestPasswordIsASecret(t *testing.T) {
+	t.Setenv("IPERF3_PASSWORD", "")
+	plugins, err := loadWithTelegraf(t, `
+[[inputs.iperf3]]
+  servers = ["192.0.2.7"]
+  username = "mario"
+  password = "rossi"
+  rsa_public_key = "../../../config/testdata/public.pem"
+`)
+	require.NoError(t, err)
+	require.Len(t, plugins, 1)
+	p := plugins[0]
+	require.False(t, p.Password.Empty())
+	require.Empty(t, p.Table.Password, "the decoder leaves the plain field alone")
+	p.run = func(context.Context, measure.Test) (*measure.Result, error) { return nil, nil }
+	require.NoError(t, p.Init())
+	require.Equal(t, "rossi", p.Table.Password)
+	for _, tg := range p.targets {
+		require.Equal(t, "rossi", tg.Test.Password)
+	}
+
+	// Without a password (and no IPERF3_PASSWORD) the table is refused.
+	plugins, err = loadWithTelegraf(t, `
+[[inputs.iperf3]]
+  servers = ["192.0.2.7"]
+  username = "mario"
+  rsa_public_key = "../../../config/testdata/public.pem"
+`)
+	require.NoError(t, err)
+	require.ErrorContains(t, plugins[0].Init(), "password")
 }

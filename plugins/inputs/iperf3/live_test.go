@@ -11,10 +11,12 @@ import (
 	"github.com/influxdata/telegraf"
 	"github.com/influxdata/telegraf/testutil"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/icmp"
 
 	"github.com/iperfmon/iperfmon/config"
 	"github.com/iperfmon/iperfmon/internal/leakcheck"
 	"github.com/iperfmon/iperfmon/internal/stockiperf"
+	"github.com/iperfmon/iperfmon/internal/testenv"
 	"github.com/iperfmon/iperfmon/measure"
 )
 
@@ -25,6 +27,7 @@ func liveTable(addr, protocol, direction string) config.Table {
 	tbl.Directions = []string{direction}
 	tbl.Duration = config.Duration(time.Second)
 	tbl.BusyBackoff = config.Duration(200 * time.Millisecond)
+	tbl.Latency = false // the probe needs ICMP rights: TestLiveLatency covers it
 	if protocol == "udp" {
 		tbl.Bitrate = 10_000_000
 		tbl.Length = 1400
@@ -304,5 +307,37 @@ func TestLiveMeasureServer(t *testing.T) {
 					testutil.IgnoreTime(), testutil.IgnoreTags("port"))
 			})
 		}
+	}
+}
+
+// latency = true against stock iperf3 -s (which answers nothing new): the
+// probe's fields come from ICMP echo, on every point of the test.
+func TestLiveLatency(t *testing.T) {
+	if c, err := icmp.ListenPacket("ip4:icmp", "127.0.0.1"); err == nil {
+		c.Close()
+	} else if c, err := icmp.ListenPacket("udp4", "127.0.0.1"); err == nil {
+		c.Close()
+	} else {
+		testenv.Unavailable(t, "no ICMP socket for the latency probe (root, CAP_NET_RAW or net.ipv4.ping_group_range): %v", err)
+	}
+	port := stockiperf.StartServer(t)
+	for _, tc := range []struct{ protocol, direction string }{{"tcp", "forward"}, {"tcp", "bidir"}, {"udp", "reverse"}} {
+		t.Run(tc.protocol+"_"+tc.direction, func(t *testing.T) {
+			tbl := liveTable(fmt.Sprintf("127.0.0.1:%d", port), tc.protocol, tc.direction)
+			tbl.Latency = true
+			for _, m := range runLive(t, tbl) {
+				requireSane(t, m, tc.protocol)
+				f := m.Fields()
+				for _, k := range []string{"idle_rtt_ms", "loaded_rtt_ms", "loaded_rtt_min_ms", "loaded_rtt_p90_ms", "loaded_rtt_max_ms"} {
+					require.IsType(t, 0.0, f[k], k)
+					require.Greater(t, f[k].(float64), 0.0, k)
+					require.Less(t, f[k].(float64), 1000.0, k) // a reply later than ProbeTimeout counts as lost
+				}
+				require.LessOrEqual(t, f["loaded_rtt_min_ms"], f["loaded_rtt_ms"])
+				require.LessOrEqual(t, f["loaded_rtt_ms"], f["loaded_rtt_p90_ms"])
+				require.LessOrEqual(t, f["loaded_rtt_p90_ms"], f["loaded_rtt_max_ms"])
+				require.InDelta(t, f["loaded_rtt_ms"].(float64)-f["idle_rtt_ms"].(float64), f["rtt_increase_ms"], 1e-9)
+			}
+		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/influxdata/telegraf"
 	"github.com/influxdata/telegraf/metric"
 
-	"github.com/iperfmon/iperfmon/config"
 	"github.com/iperfmon/iperfmon/measure"
 )
 
@@ -27,10 +26,12 @@ const (
 // direction, with the result tag and the result_code and error fields, so
 // that a dead path shows up as data.
 //
-// target says what was asked for (server, port, protocol, direction); res
-// is what measure.Client.Run returned and may be nil on error; start is
-// when the test began.
-func Metrics(target config.Target, res *measure.Result, err error, start time.Time, intervals bool) []telegraf.Metric {
+// server is the server tag (the host as configured, or a mesh peer's
+// name); test is what was asked for (port, protocol, direction); res is
+// what measure.Client.Run returned and may be nil on error; start is when
+// the test began.
+func Metrics(server string, test measure.Test, res *measure.Result, err error, start time.Time, intervals bool) []telegraf.Metric {
+	target := subject{server, test}
 	dirs := directionsOf(target)
 	if err == nil && res == nil {
 		err = fmt.Errorf("%w: no result", measure.ErrProtocol)
@@ -62,7 +63,7 @@ func Metrics(target config.Target, res *measure.Result, err error, start time.Ti
 }
 
 // directionsOf lists the directions a target's test carries data in.
-func directionsOf(target config.Target) []measure.Direction {
+func directionsOf(target subject) []measure.Direction {
 	switch {
 	case target.Test.Bidir:
 		return []measure.Direction{measure.Forward, measure.Reverse}
@@ -81,21 +82,23 @@ func findDirection(res *measure.Result, dir measure.Direction) *measure.Directio
 	return nil
 }
 
-func tagsFor(target config.Target, dir measure.Direction) map[string]string {
+// subject is what a point is about: the server tag and the test asked for.
+type subject struct {
+	Server string
+	Test   measure.Test
+}
+
+func tagsFor(target subject, dir measure.Direction) map[string]string {
 	protocol := target.Test.Protocol
 	if protocol == "" {
 		protocol = measure.TCP
 	}
-	port := target.Port
+	port := target.Test.Port
 	if port == 0 {
 		port = measure.DefaultPort
 	}
-	server := target.Host
-	if target.Peer != "" {
-		server = target.Peer // a mesh names its hosts
-	}
 	return map[string]string{
-		"server":    server,
+		"server":    target.Server,
 		"port":      strconv.Itoa(port),
 		"protocol":  string(protocol),
 		"direction": string(dir),
@@ -115,7 +118,7 @@ func failure(tags map[string]string, err error, start time.Time) telegraf.Metric
 // summaryFields are the fields of a successful direction. Integer fields
 // are int64 and rates, times and percentages float64, always: field types
 // never change.
-func summaryFields(target config.Target, res *measure.Result, d *measure.DirectionResult) map[string]any {
+func summaryFields(target subject, res *measure.Result, d *measure.DirectionResult) map[string]any {
 	s := d.Sum
 	streams := len(d.Streams)
 	if streams == 0 {
@@ -136,6 +139,7 @@ func summaryFields(target config.Target, res *measure.Result, d *measure.Directi
 		"cpu_remote_user_percent":   res.CPURemote.UserPercent,
 		"cpu_remote_system_percent": res.CPURemote.SystemPercent,
 	}
+	latencyFields(f, res.Latency)
 	if target.Test.Protocol == measure.UDP {
 		f["jitter_ms"] = s.JitterMs
 		f["lost_packets"] = s.LostPackets
@@ -165,9 +169,31 @@ func summaryFields(target config.Target, res *measure.Result, d *measure.Directi
 	return f
 }
 
+// latencyFields adds the probed RTT of the test (the same on both points of
+// a bidir test: the probe measures the path, loaded both ways). A phase
+// without replies leaves its fields out; idle_rtt_ms and loaded_rtt_ms are
+// medians, rtt_increase_ms is their difference.
+func latencyFields(f map[string]any, l *measure.Latency) {
+	if l == nil {
+		return
+	}
+	if l.Idle.Received > 0 {
+		f["idle_rtt_ms"] = ms(l.Idle.Median)
+	}
+	if s := l.Loaded; s.Received > 0 {
+		f["loaded_rtt_ms"] = ms(s.Median)
+		f["loaded_rtt_min_ms"] = ms(s.Min)
+		f["loaded_rtt_p90_ms"] = ms(s.P90)
+		f["loaded_rtt_max_ms"] = ms(s.Max)
+	}
+	if inc, ok := l.Increase(); ok {
+		f["rtt_increase_ms"] = ms(inc)
+	}
+}
+
 // intervalMetrics are the measured (not omitted) intervals of one
 // direction, each timestamped at its own start (dataStart + its offset).
-func intervalMetrics(target config.Target, dir measure.Direction, d *measure.DirectionResult, dataStart time.Time) []telegraf.Metric {
+func intervalMetrics(target subject, dir measure.Direction, d *measure.DirectionResult, dataStart time.Time) []telegraf.Metric {
 	udp := target.Test.Protocol == measure.UDP
 	out := make([]telegraf.Metric, 0, len(d.Intervals))
 	for _, iv := range d.Intervals {

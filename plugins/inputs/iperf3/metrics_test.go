@@ -58,7 +58,7 @@ func TestMetricsGolden(t *testing.T) {
 			if tc.err == nil {
 				res = fakeResult(target.Test)
 			}
-			got := Metrics(target, res, tc.err, t0, tc.intervals)
+			got := Metrics(target.Name(), target.Test, res, tc.err, t0, tc.intervals)
 			requireGolden(t, tc.name, got)
 		})
 	}
@@ -70,7 +70,7 @@ func TestMetricsMissingDirection(t *testing.T) {
 	target := targetFor(t, "tcp", "bidir", 1)
 	res := fakeResult(target.Test)
 	res.Directions = res.Directions[:1]
-	got := Metrics(target, res, nil, t0, false)
+	got := Metrics(target.Name(), target.Test, res, nil, t0, false)
 	require.Len(t, got, 2)
 	require.Equal(t, "success", got[0].Tags()["result"])
 	require.Equal(t, "protocol_error", got[1].Tags()["result"])
@@ -78,7 +78,7 @@ func TestMetricsMissingDirection(t *testing.T) {
 	msg, _ := got[1].GetField("error")
 	require.Equal(t, "protocol error: the results have no reverse direction", msg)
 
-	got = Metrics(target, nil, nil, t0, false)
+	got = Metrics(target.Name(), target.Test, nil, nil, t0, false)
 	require.Len(t, got, 2)
 	require.Equal(t, "protocol_error", got[0].Tags()["result"])
 }
@@ -87,7 +87,7 @@ func TestMetricsMissingDirection(t *testing.T) {
 func TestMetricsResultCodes(t *testing.T) {
 	target := targetFor(t, "tcp", "forward", 1)
 	for code := measure.CodeSuccess + 1; code <= measure.CodeProtocolError; code++ {
-		got := Metrics(target, nil, &measure.Error{Code: code, Err: net.ErrClosed}, t0, false)
+		got := Metrics(target.Name(), target.Test, nil, &measure.Error{Code: code, Err: net.ErrClosed}, t0, false)
 		require.Len(t, got, 1)
 		require.Equal(t, code.String(), got[0].Tags()["result"])
 		v, _ := got[0].GetField("result_code")

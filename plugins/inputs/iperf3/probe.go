@@ -43,7 +43,7 @@ func (p *Iperf3) Probe(ctx context.Context, targets []config.Target) []telegraf.
 			start, res, err = p.runTest(ctx, target)
 			release()
 		}
-		out = append(out, Metrics(target, res, err, start, false)...)
+		out = append(out, Metrics(target.Name(), target.Test, res, err, start, false)...)
 	}
 	return out
 }

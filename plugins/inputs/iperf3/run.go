@@ -47,16 +47,27 @@ func (p *Iperf3) runAll(ctx context.Context, acc telegraf.Accumulator, slotEnd t
 		p.lastStart[idx].Store(time.Now().UnixNano())
 		start, res, err := p.runTest(ctx, target)
 		release()
+		p.warnLatency(res)
 		if ctx.Err() != nil {
 			// Stopped mid-test: a shutdown is not a measurement.
 			p.Log.Debugf("test of %s %s cancelled: %v", target.Addr(), target.Direction, err)
 			return
 		}
-		for _, m := range Metrics(target, res, err, start, p.IntervalMetrics) {
+		for _, m := range Metrics(target.Name(), target.Test, res, err, start, p.IntervalMetrics) {
 			addAgent(m, p.agent, nil)
 			acc.AddMetric(m)
 		}
 	}
+}
+
+// warnLatency warns once per table when the latency probe could not run:
+// the tests go on, without the latency fields.
+func (p *Iperf3) warnLatency(res *measure.Result) {
+	if res == nil || res.Latency == nil || res.Latency.Unavailable == "" || p.latencyWarned.Swap(true) {
+		return
+	}
+	p.Log.Warnf("latency = true but no latency probe is possible, so idle_rtt_ms and loaded_rtt_ms are left out: %s; "+
+		"allow ping sockets (sysctl net.ipv4.ping_group_range) or grant CAP_NET_RAW, or set latency = false", res.Latency.Unavailable)
 }
 
 // runOrder is the order of this run's targets: least recently started

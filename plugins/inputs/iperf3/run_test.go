@@ -392,3 +392,38 @@ func TestStartLogsFirstRun(t *testing.T) {
 		require.Equal(t, []string{fmt.Sprintf(`schedule "0 * * * *": 2 test(s), first run at %s`, next.Format(time.RFC3339))}, infos)
 	})
 }
+
+// A probe that cannot run (no ICMP rights) leaves the latency fields out,
+// keeps the result a success and warns once, not on every test.
+func TestLatencyUnavailableWarnsOnce(t *testing.T) {
+	tbl := table("a.test", "b.test")
+	tbl.Directions = []string{"forward"}
+	p := newPlugin(t, tbl, func(_ context.Context, test measure.Test) (*measure.Result, error) {
+		res := fakeResult(test)
+		res.Latency = &measure.Latency{Target: "192.0.2.1", Unavailable: "no ICMP socket: operation not permitted"}
+		return res, nil
+	})
+	log := &testutil.CaptureLogger{}
+	p.Log = log
+	for range 2 {
+		acc := &testutil.Accumulator{}
+		require.NoError(t, p.RunOnce(t.Context(), acc))
+		ms := acc.GetTelegrafMetrics()
+		require.Len(t, ms, 2)
+		for _, m := range ms {
+			require.Equal(t, "success", m.Tags()["result"])
+			for _, k := range []string{"idle_rtt_ms", "loaded_rtt_ms", "rtt_increase_ms"} {
+				require.NotContains(t, m.Fields(), k)
+			}
+		}
+	}
+	var warns []string
+	for _, m := range log.Messages() {
+		if m.Level == 'W' {
+			warns = append(warns, m.Text)
+		}
+	}
+	require.Len(t, warns, 1)
+	require.Contains(t, warns[0], "operation not permitted")
+	require.Contains(t, warns[0], "latency = false")
+}

@@ -13,7 +13,7 @@ import (
 	"github.com/iperfmon/iperfmon/measure"
 )
 
-// TestHundredTargetsNoDrift is issue 8's scheduler scale check, in real
+// TestHundredTargetsNoDrift is the scheduler's scale check, in real
 // time: 100 targets on "@every 1s" in one process (one plugin per table,
 // one shared server-lock registry, as `iperfmon run` sets them up) for
 // about 5 s. Every target fires every second, close to the whole second

@@ -160,6 +160,7 @@ func TestFleetSlotIsADeadline(t *testing.T) {
 		tbl.Fleet = []string{"probe-a"}
 		tbl.Agent = "probe-a"
 		tbl.BusyRetries = 0
+		tbl.Latency = false
 		p := newPlugin(t, tbl, hang)
 		acc := &testutil.Accumulator{}
 		require.NoError(t, p.Start(acc))
