@@ -55,7 +55,7 @@ func (c *Client) Run(ctx context.Context, t Test) (*Result, error) {
 	}
 	r := &run{t: t, log: log}
 	if t.Username != "" {
-		tok, err := EncryptAuthToken(t.Username, t.Password, t.RSAPublicKey, t.UsePKCS1Padding, time.Now())
+		tok, err := encryptAuthToken(t.Username, t.Password, t.RSAPublicKey, t.UsePKCS1Padding, time.Now())
 		if err != nil {
 			return nil, &Error{Code: CodeAuthFailed, Op: "auth token", Err: err}
 		}
