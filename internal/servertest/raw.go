@@ -30,11 +30,8 @@ func DialRaw(t testing.TB, ts *Server) *RawClient {
 	return &RawClient{T: t, TS: ts, C: c, Cookie: iperf3wire.NewCookie()}
 }
 
-// CookieBytes is a cookie as it goes on the wire.
-func CookieBytes(c string) []byte { return append([]byte(c), 0) }
-
 // SendCookie sends this client's cookie.
-func (r *RawClient) SendCookie() { r.T.Helper(); r.Write(CookieBytes(r.Cookie)) }
+func (r *RawClient) SendCookie() { r.T.Helper(); r.Write(iperf3wire.CookieBytes(r.Cookie)) }
 
 // ExpectState reads one state and requires it to be want.
 func (r *RawClient) ExpectState(want iperf3wire.State) {
@@ -92,7 +89,7 @@ func (r *RawClient) Stream(cookie string) net.Conn {
 	c, err := net.DialTimeout("tcp", r.TS.Addr(), 5*time.Second)
 	require.NoError(r.T, err)
 	r.T.Cleanup(func() { c.Close() })
-	_, err = c.Write(CookieBytes(cookie))
+	_, err = c.Write(iperf3wire.CookieBytes(cookie))
 	require.NoError(r.T, err)
 	return c
 }
