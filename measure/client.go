@@ -237,7 +237,7 @@ func (r *run) run() (*Result, error) {
 			}
 			return nil, &Error{Code: CodeAccessDenied, Op: "control", Err: ErrAccessDenied}
 		case iperf3wire.ServerError:
-			se, err := readServerErrorLenient(ctrl)
+			se, err := readServerError(ctrl)
 			if err != nil {
 				return nil, r.fail(CodeProtocolError, "control: read SERVER_ERROR", fmt.Errorf("%w: truncated SERVER_ERROR: %w", ErrProtocol, err))
 			}
@@ -302,7 +302,7 @@ func (r *run) unexpected(st iperf3wire.State) error {
 	case iperf3wire.AccessDenied:
 		return &Error{Code: CodeAccessDenied, Op: "control", Err: ErrAccessDenied}
 	case iperf3wire.ServerError:
-		se, err := readServerErrorLenient(r.ctrl)
+		se, err := readServerError(r.ctrl)
 		if err != nil {
 			return r.fail(CodeProtocolError, "control: read SERVER_ERROR", fmt.Errorf("%w: truncated SERVER_ERROR: %w", ErrProtocol, err))
 		}
@@ -678,21 +678,4 @@ func (r *run) result(res *Result, local, remote *iperf3wire.Results) *Result {
 		res.CongestionUsed = remote.CongestionUsed
 	}
 	return res
-}
-
-// readServerErrorLenient reads the two int32 after SERVER_ERROR. iperf3
-// 3.12's server sends only the first one on an authentication failure and
-// closes: an end of stream in place of the errno means errno 0.
-func readServerErrorLenient(r io.Reader) (*ServerError, error) {
-	var b [8]byte
-	if _, err := io.ReadFull(r, b[:4]); err != nil {
-		return nil, err
-	}
-	se := &ServerError{Num: int32(binary.BigEndian.Uint32(b[:4]))}
-	if _, err := io.ReadFull(r, b[4:]); err == nil {
-		se.Errno = int32(binary.BigEndian.Uint32(b[4:]))
-	} else if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
-		return nil, err
-	}
-	return se, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -72,6 +73,15 @@ func (e *ServerError) Error() string {
 		msg += ": " + syscall.Errno(e.Errno).Error()
 	}
 	return "server error: " + msg
+}
+
+// readServerError reads SERVER_ERROR's body (see iperf3wire.ReadServerError).
+func readServerError(r io.Reader) (*ServerError, error) {
+	num, errno, err := iperf3wire.ReadServerError(r)
+	if err != nil {
+		return nil, err
+	}
+	return &ServerError{Num: num, Errno: errno}, nil
 }
 
 // Error wraps a test failure with the step that failed and its code.

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"syscall"
 )
 
 // CookieSize is the length of the cookie on the wire, NUL included.
@@ -74,16 +76,19 @@ func ReadState(r io.Reader) (State, error) {
 
 // ReadServerError reads the two int32 that follow SERVER_ERROR: iperf3's
 // error number, then the peer's errno. iperf3 3.9 to 3.20 send only the
-// error number when authentication fails (IEAUTHTEST) and close, so a
-// missing errno is not an error: it reads as 0.
+// error number when authentication fails (IEAUTHTEST) and close: an end of
+// stream (or a reset) in place of the errno reads as errno 0. A partial
+// errno is an error.
 func ReadServerError(r io.Reader) (num, errno int32, err error) {
-	var b [4]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
+	var b [8]byte
+	if _, err := io.ReadFull(r, b[:4]); err != nil {
 		return 0, 0, err
 	}
-	num = int32(binary.BigEndian.Uint32(b[:]))
-	if _, err := io.ReadFull(r, b[:]); err == nil {
-		errno = int32(binary.BigEndian.Uint32(b[:]))
+	num = int32(binary.BigEndian.Uint32(b[:4]))
+	if _, err := io.ReadFull(r, b[4:]); err == nil {
+		errno = int32(binary.BigEndian.Uint32(b[4:]))
+	} else if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		return 0, 0, err
 	}
 	return num, errno, nil
 }
