@@ -18,13 +18,13 @@ func authTokenText(user, password string, now time.Time) string {
 	return fmt.Sprintf("user: %s\npwd:  %s\nts:   %d", user, password, now.Unix())
 }
 
-// EncryptAuthToken builds the authtoken parameter of iperf3's RSA
+// encryptAuthToken builds the authtoken parameter of iperf3's RSA
 // authentication: the text "user: U\npwd:  P\nts:   <unix>" encrypted with
 // the server's public key and base64-encoded (standard alphabet, one line).
 // Padding is OAEP with SHA-1 (iperf3 3.17+), or PKCS#1 v1.5 when pkcs1 is
 // set (--use-pkcs1-padding, for older servers). The key may be a PEM
 // "PUBLIC KEY" (PKIX, what iperf3 uses) or "RSA PUBLIC KEY" (PKCS#1).
-func EncryptAuthToken(user, password string, publicKeyPEM []byte, pkcs1 bool, now time.Time) (string, error) {
+func encryptAuthToken(user, password string, publicKeyPEM []byte, pkcs1 bool, now time.Time) (string, error) {
 	if user == "" {
 		return "", errors.New("auth: empty username")
 	}

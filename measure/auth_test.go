@@ -37,7 +37,7 @@ func TestEncryptAuthToken(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tok, err := EncryptAuthToken("alice", "s3cret pw", tc.pem, tc.pkcs1, now)
+			tok, err := encryptAuthToken("alice", "s3cret pw", tc.pem, tc.pkcs1, now)
 			require.NoError(t, err)
 			require.NotContains(t, tok, "\n")
 			ct, err := base64.StdEncoding.DecodeString(tok)
@@ -72,7 +72,7 @@ func TestEncryptAuthToken(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := EncryptAuthToken(tc.user, tc.pw, tc.pem, false, now)
+			_, err := encryptAuthToken(tc.user, tc.pw, tc.pem, false, now)
 			require.ErrorContains(t, err, tc.msg)
 		})
 	}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // BenchmarkUDPBatch is the Linux UDP data path over loopback: one op is one
@@ -32,11 +34,11 @@ func BenchmarkUDPBatch(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					now := time.Now()
-					h := UDPHeader{Sec: uint32(now.Unix()), Usec: uint32(now.Nanosecond() / 1000)}
+					h := iperf3wire.UDPHeader{Sec: uint32(now.Unix()), Usec: uint32(now.Nanosecond() / 1000)}
 					for i := range n {
 						seq++
 						h.Seq = seq
-						PutUDPHeader(tx.buffer()[i*size:], h, false)
+						iperf3wire.PutUDPHeader(tx.buffer()[i*size:], h, false)
 					}
 					if sent, err := tx.send(n); err != nil || sent != n {
 						b.Fatal("send", sent, err)

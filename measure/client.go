@@ -13,10 +13,12 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
-// ClientVersion is the iperf3 version this client announces.
-const ClientVersion = "3.17.1"
+// clientVersion is the iperf3 version this client announces.
+const clientVersion = "3.17.1"
 
 // Client runs iperf3 tests against a server (stock iperf3 or iperfmon).
 // The zero value is ready to use; a Client may run several tests at once.
@@ -53,7 +55,7 @@ func (c *Client) Run(ctx context.Context, t Test) (*Result, error) {
 	}
 	r := &run{t: t, log: log}
 	if t.Username != "" {
-		tok, err := EncryptAuthToken(t.Username, t.Password, t.RSAPublicKey, t.UsePKCS1Padding, time.Now())
+		tok, err := encryptAuthToken(t.Username, t.Password, t.RSAPublicKey, t.UsePKCS1Padding, time.Now())
 		if err != nil {
 			return nil, &Error{Code: CodeAuthFailed, Op: "auth token", Err: err}
 		}
@@ -85,7 +87,7 @@ type run struct {
 	ctrl     net.Conn
 	deadline time.Time
 	cookie   string
-	params   Params
+	params   iperf3wire.Params
 	cfg      streamConfig
 	conns    []net.Conn
 	streams  []*dataStream
@@ -135,7 +137,7 @@ func (r *run) terminate() {
 		return
 	}
 	_ = r.ctrl.SetWriteDeadline(time.Now().Add(terminateWait))
-	_ = WriteState(r.ctrl, ClientTerminate)
+	_ = iperf3wire.WriteState(r.ctrl, iperf3wire.ClientTerminate)
 }
 
 func (r *run) network(proto string) string {
@@ -197,8 +199,8 @@ func (r *run) run() (*Result, error) {
 		}
 	}
 
-	r.cookie = NewCookie()
-	if _, err := ctrl.Write(cookieBytes(r.cookie)); err != nil {
+	r.cookie = iperf3wire.NewCookie()
+	if _, err := ctrl.Write(iperf3wire.CookieBytes(r.cookie)); err != nil {
 		return nil, r.fail(CodeConnectionFailed, "control: send cookie", err)
 	}
 	r.buildParams()
@@ -209,11 +211,11 @@ func (r *run) run() (*Result, error) {
 		Cookie:     r.cookie,
 	}
 	first := true
-	var want State = ParamExchange
-	var remote *Results
-	var local *Results
+	var want iperf3wire.State = iperf3wire.ParamExchange
+	var remote *iperf3wire.Results
+	var local *iperf3wire.Results
 	for {
-		st, err := ReadState(ctrl)
+		st, err := iperf3wire.ReadState(ctrl)
 		if err != nil {
 			if first && errors.Is(err, syscall.ECONNRESET) {
 				// A busy iperf3 writes 0xff and closes without reading the
@@ -229,38 +231,38 @@ func (r *run) run() (*Result, error) {
 		wasFirst := first
 		first = false
 		switch st {
-		case AccessDenied:
+		case iperf3wire.AccessDenied:
 			if wasFirst {
 				return nil, &Error{Code: CodeServerBusy, Op: "control", Err: ErrServerBusy}
 			}
 			return nil, &Error{Code: CodeAccessDenied, Op: "control", Err: ErrAccessDenied}
-		case ServerErrorSt:
-			se, err := readServerErrorLenient(ctrl)
+		case iperf3wire.ServerError:
+			se, err := readServerError(ctrl)
 			if err != nil {
 				return nil, r.fail(CodeProtocolError, "control: read SERVER_ERROR", fmt.Errorf("%w: truncated SERVER_ERROR: %w", ErrProtocol, err))
 			}
 			return nil, newError(-1, "server", se)
-		case ServerTerminate:
+		case iperf3wire.ServerTerminate:
 			return nil, &Error{Code: CodeServerError, Op: "control", Err: ErrServerEnded}
 		}
-		if st != want && !(st == TestRunning && want == TestStart) {
+		if st != want && !(st == iperf3wire.TestRunning && want == iperf3wire.TestStart) {
 			return nil, &Error{Code: CodeProtocolError, Op: "control", Err: fmt.Errorf("%w: unexpected state %v while waiting for %v", ErrProtocol, st, want)}
 		}
 		switch st {
-		case ParamExchange:
-			if err := WriteJSON(ctrl, &r.params); err != nil {
+		case iperf3wire.ParamExchange:
+			if err := iperf3wire.WriteJSON(ctrl, &r.params); err != nil {
 				return nil, r.fail(CodeProtocolError, "control: send parameters", err)
 			}
-			want = CreateStreams
-		case CreateStreams:
+			want = iperf3wire.CreateStreams
+		case iperf3wire.CreateStreams:
 			if err := r.createStreams(); err != nil {
 				return nil, err
 			}
-			want = TestStart
-		case TestStart:
-			want = TestRunning
-		case TestRunning:
-			if want == TestStart {
+			want = iperf3wire.TestStart
+		case iperf3wire.TestStart:
+			want = iperf3wire.TestRunning
+		case iperf3wire.TestRunning:
+			if want == iperf3wire.TestStart {
 				return nil, &Error{Code: CodeProtocolError, Op: "control", Err: fmt.Errorf("%w: TEST_RUNNING before TEST_START", ErrProtocol)}
 			}
 			next, err := r.runData()
@@ -269,7 +271,7 @@ func (r *run) run() (*Result, error) {
 			}
 			res.Start = r.dp.start
 			local = r.dp.Results()
-			if next != ExchangeResults {
+			if next != iperf3wire.ExchangeResults {
 				// Handle the state read during the test (errors) as usual.
 				return nil, r.unexpected(next)
 			}
@@ -277,12 +279,12 @@ func (r *run) run() (*Result, error) {
 			if err != nil {
 				return nil, err
 			}
-			want = DisplayResults
-		case ExchangeResults:
+			want = iperf3wire.DisplayResults
+		case iperf3wire.ExchangeResults:
 			// Reached only through runData.
 			return nil, &Error{Code: CodeProtocolError, Op: "control", Err: fmt.Errorf("%w: EXCHANGE_RESULTS out of order", ErrProtocol)}
-		case DisplayResults:
-			if err := WriteState(ctrl, IperfDone); err != nil {
+		case iperf3wire.DisplayResults:
+			if err := iperf3wire.WriteState(ctrl, iperf3wire.IperfDone); err != nil {
 				r.log.Debug("send IPERF_DONE", "err", err)
 			}
 			// Anything the server sends after this is ignored (3.21 may
@@ -295,17 +297,17 @@ func (r *run) run() (*Result, error) {
 }
 
 // unexpected turns a state that arrived during the test into an error.
-func (r *run) unexpected(st State) error {
+func (r *run) unexpected(st iperf3wire.State) error {
 	switch st {
-	case AccessDenied:
+	case iperf3wire.AccessDenied:
 		return &Error{Code: CodeAccessDenied, Op: "control", Err: ErrAccessDenied}
-	case ServerErrorSt:
-		se, err := readServerErrorLenient(r.ctrl)
+	case iperf3wire.ServerError:
+		se, err := readServerError(r.ctrl)
 		if err != nil {
 			return r.fail(CodeProtocolError, "control: read SERVER_ERROR", fmt.Errorf("%w: truncated SERVER_ERROR: %w", ErrProtocol, err))
 		}
 		return newError(-1, "server", se)
-	case ServerTerminate:
+	case iperf3wire.ServerTerminate:
 		return &Error{Code: CodeServerError, Op: "control", Err: ErrServerEnded}
 	}
 	return &Error{Code: CodeProtocolError, Op: "control", Err: fmt.Errorf("%w: unexpected state %v after TEST_END", ErrProtocol, st)}
@@ -313,14 +315,14 @@ func (r *run) unexpected(st State) error {
 
 func (r *run) buildParams() {
 	t := r.t
-	p := Params{
-		Time:          Number(t.Duration.Seconds()),
-		Num:           Number(t.Bytes),
-		BlockCount:    Number(t.Blocks),
-		Parallel:      Number(t.Parallel),
-		Len:           Number(t.Length),
+	p := iperf3wire.Params{
+		Time:          iperf3wire.Number(t.Duration.Seconds()),
+		Num:           iperf3wire.Number(t.Bytes),
+		BlockCount:    iperf3wire.Number(t.Blocks),
+		Parallel:      iperf3wire.Number(t.Parallel),
+		Len:           iperf3wire.Number(t.Length),
 		PacingTimer:   1000, // iperf3's default, µs
-		ClientVersion: ClientVersion,
+		ClientVersion: clientVersion,
 		AuthToken:     r.authToken,
 		Reverse:       t.Reverse,
 		Bidirectional: t.Bidir,
@@ -333,19 +335,19 @@ func (r *run) buildParams() {
 		p.TCP = true
 	}
 	if t.Omit > 0 {
-		p.Omit = Number(t.Omit.Seconds())
+		p.Omit = iperf3wire.Number(t.Omit.Seconds())
 	}
 	if t.Bitrate > 0 {
-		p.Bandwidth = Number(t.Bitrate)
+		p.Bandwidth = iperf3wire.Number(t.Bitrate)
 	}
 	if t.Window > 0 {
-		p.Window = Number(t.Window)
+		p.Window = iperf3wire.Number(t.Window)
 	}
 	if t.MSS > 0 {
-		p.MSS = Number(t.MSS)
+		p.MSS = iperf3wire.Number(t.MSS)
 	}
 	if t.TOS > 0 {
-		p.TOS = Number(t.TOS)
+		p.TOS = iperf3wire.Number(t.TOS)
 	}
 	if t.GetServerOutput {
 		p.GetServerOutput = 1
@@ -357,7 +359,7 @@ func (r *run) buildParams() {
 		p.ZeroCopy = 1
 	}
 	if t.FQRate > 0 {
-		p.FQRate = Number(t.FQRate)
+		p.FQRate = iperf3wire.Number(t.FQRate)
 	}
 	if t.RepeatingPayload {
 		p.RepeatingPay = 1
@@ -444,7 +446,7 @@ func (r *run) dialTCP(server net.Addr, bind net.IP, port int) (net.Conn, error) 
 		return nil, &Error{Code: CodeConnectionFailed, Op: "data: connect", Err: fmt.Errorf("%w: %w", ErrConnect, err)}
 	}
 	_ = conn.SetDeadline(r.deadline)
-	if _, err := conn.Write(cookieBytes(r.cookie)); err != nil {
+	if _, err := conn.Write(iperf3wire.CookieBytes(r.cookie)); err != nil {
 		conn.Close()
 		return nil, r.fail(CodeConnectionFailed, "data: send cookie", err)
 	}
@@ -460,7 +462,7 @@ func (r *run) dialUDP(server net.Addr, bind net.IP, port int) (net.Conn, error) 
 	if err != nil {
 		return nil, &Error{Code: CodeConnectionFailed, Op: "data: connect UDP", Err: fmt.Errorf("%w: %w", ErrConnect, err)}
 	}
-	msg := binary.BigEndian.AppendUint32(nil, UDPConnectMsg)
+	msg := binary.BigEndian.AppendUint32(nil, iperf3wire.UDPConnectMsg)
 	wait := max(r.t.ConnectTimeout/udpConnectAttempts, udpConnectMinWait)
 	buf := make([]byte, udpRecvBuf)
 	var lastErr error
@@ -482,7 +484,7 @@ func (r *run) dialUDP(server net.Addr, bind net.IP, port int) (net.Conn, error) 
 			}
 			if n == 4 {
 				v := binary.BigEndian.Uint32(buf)
-				if v == UDPConnectReply || v == UDPConnectLegacy {
+				if v == iperf3wire.UDPConnectReply || v == iperf3wire.UDPConnectLegacy {
 					_ = conn.SetDeadline(r.deadline)
 					return conn, nil
 				}
@@ -505,18 +507,18 @@ func (r *run) dialUDP(server net.Addr, bind net.IP, port int) (net.Conn, error) 
 // runData runs the data phase until the client's end condition (time,
 // bytes or blocks), then sends TEST_END and returns the next state. A state
 // that arrives during the test (an error from the server) ends it early.
-func (r *run) runData() (State, error) {
+func (r *run) runData() (iperf3wire.State, error) {
 	dp := startDataPhase(r.ctx, r.cfg, r.streams)
 	r.dp = dp
 	r.lat.startLoaded(r.t.Omit)
 	defer r.lat.stopLoaded()
 	type stateMsg struct {
-		st  State
+		st  iperf3wire.State
 		err error
 	}
 	ctrlCh := make(chan stateMsg, 1)
 	go func() {
-		st, err := ReadState(r.ctrl)
+		st, err := iperf3wire.ReadState(r.ctrl)
 		ctrlCh <- stateMsg{st, err}
 	}()
 	var timerC <-chan time.Time
@@ -554,7 +556,7 @@ func (r *run) runData() (State, error) {
 		return early.st, nil
 	}
 	r.drain()
-	if err := WriteState(r.ctrl, TestEnd); err != nil {
+	if err := iperf3wire.WriteState(r.ctrl, iperf3wire.TestEnd); err != nil {
 		return 0, r.fail(CodeProtocolError, "control: send TEST_END", err)
 	}
 	m := <-ctrlCh // bounded by the control connection's deadline
@@ -595,12 +597,12 @@ func (r *run) drain() {
 }
 
 // exchangeResults sends this end's results and reads the server's.
-func (r *run) exchangeResults(local *Results) (*Results, error) {
-	if err := WriteJSON(r.ctrl, local); err != nil {
+func (r *run) exchangeResults(local *iperf3wire.Results) (*iperf3wire.Results, error) {
+	if err := iperf3wire.WriteJSON(r.ctrl, local); err != nil {
 		return nil, r.fail(CodeProtocolError, "control: send results", err)
 	}
 	var raw json.RawMessage
-	if err := ReadJSON(r.ctrl, MaxResultsJSON, &raw); err != nil {
+	if err := iperf3wire.ReadJSON(r.ctrl, iperf3wire.MaxResultsJSON, &raw); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("%w: server closed the control connection before its results", ErrProtocol)
 		}
@@ -616,8 +618,8 @@ func (r *run) exchangeResults(local *Results) (*Results, error) {
 // decodeResults parses a peer's results JSON. Servers before 3.13 send no
 // omitted_packets/omitted_errors; those are marked -1 (unknown) so that
 // buildDirections falls back to this end's own omit counts, as iperf3 does.
-func decodeResults(raw []byte) (*Results, error) {
-	var res Results
+func decodeResults(raw []byte) (*iperf3wire.Results, error) {
+	var res iperf3wire.Results
 	if err := json.Unmarshal(raw, &res); err != nil {
 		return nil, fmt.Errorf("%w: bad results JSON: %v", ErrProtocol, err)
 	}
@@ -644,7 +646,7 @@ func decodeResults(raw []byte) (*Results, error) {
 }
 
 // result assembles the Result once the results were exchanged.
-func (r *run) result(res *Result, local, remote *Results) *Result {
+func (r *run) result(res *Result, local, remote *iperf3wire.Results) *Result {
 	t := r.t
 	t.Password = ""
 	res.Test = t
@@ -676,21 +678,4 @@ func (r *run) result(res *Result, local, remote *Results) *Result {
 		res.CongestionUsed = remote.CongestionUsed
 	}
 	return res
-}
-
-// readServerErrorLenient reads the two int32 after SERVER_ERROR. iperf3
-// 3.12's server sends only the first one on an authentication failure and
-// closes: an end of stream in place of the errno means errno 0.
-func readServerErrorLenient(r io.Reader) (*ServerError, error) {
-	var b [8]byte
-	if _, err := io.ReadFull(r, b[:4]); err != nil {
-		return nil, err
-	}
-	se := &ServerError{Num: int32(binary.BigEndian.Uint32(b[:4]))}
-	if _, err := io.ReadFull(r, b[4:]); err == nil {
-		se.Errno = int32(binary.BigEndian.Uint32(b[4:]))
-	} else if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
-		return nil, err
-	}
-	return se, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -30,7 +31,7 @@ func fakeServer(t *testing.T, readCookie bool, script func(ctrl net.Conn, ln net
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
 		if readCookie {
-			if _, err := ReadCookie(c); err != nil {
+			if _, err := iperf3wire.ReadCookie(c); err != nil {
 				return
 			}
 		}
@@ -46,14 +47,14 @@ func fakeServer(t *testing.T, readCookie bool, script func(ctrl net.Conn, ln net
 // fakeSetup runs the normal start of a TCP test up to TEST_RUNNING and
 // returns the data connections it accepted.
 func fakeSetup(t *testing.T, ctrl net.Conn, ln net.Listener) []net.Conn {
-	if WriteState(ctrl, ParamExchange) != nil {
+	if iperf3wire.WriteState(ctrl, iperf3wire.ParamExchange) != nil {
 		return nil
 	}
-	var p Params
-	if ReadJSON(ctrl, MaxParamsJSON, &p) != nil {
+	var p iperf3wire.Params
+	if iperf3wire.ReadJSON(ctrl, iperf3wire.MaxParamsJSON, &p) != nil {
 		return nil
 	}
-	if WriteState(ctrl, CreateStreams) != nil {
+	if iperf3wire.WriteState(ctrl, iperf3wire.CreateStreams) != nil {
 		return nil
 	}
 	var conns []net.Conn
@@ -63,7 +64,7 @@ func fakeSetup(t *testing.T, ctrl net.Conn, ln net.Listener) []net.Conn {
 			return conns
 		}
 		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
-		if _, err := ReadCookie(c); err != nil {
+		if _, err := iperf3wire.ReadCookie(c); err != nil {
 			return conns
 		}
 		conns = append(conns, c)
@@ -75,15 +76,15 @@ func fakeSetup(t *testing.T, ctrl net.Conn, ln net.Listener) []net.Conn {
 			c.Close()
 		}
 	})
-	_ = WriteState(ctrl, TestStart)
-	_ = WriteState(ctrl, TestRunning)
+	_ = iperf3wire.WriteState(ctrl, iperf3wire.TestStart)
+	_ = iperf3wire.WriteState(ctrl, iperf3wire.TestRunning)
 	return conns
 }
 
 // untilTestEnd reads the control connection until TEST_END.
 func untilTestEnd(ctrl net.Conn) bool {
-	st, err := ReadState(ctrl)
-	return err == nil && st == TestEnd
+	st, err := iperf3wire.ReadState(ctrl)
+	return err == nil && st == iperf3wire.TestEnd
 }
 
 func TestClientHostileServer(t *testing.T) {
@@ -100,7 +101,7 @@ func TestClientHostileServer(t *testing.T) {
 			name:       "busy byte then close",
 			readCookie: true,
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
-				_ = WriteState(ctrl, AccessDenied)
+				_ = iperf3wire.WriteState(ctrl, iperf3wire.AccessDenied)
 			},
 			code: CodeServerBusy, is: ErrServerBusy,
 		},
@@ -108,7 +109,7 @@ func TestClientHostileServer(t *testing.T) {
 			name: "busy byte then reset (cookie unread)",
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
 				time.Sleep(50 * time.Millisecond) // let the cookie arrive, unread
-				_ = WriteState(ctrl, AccessDenied)
+				_ = iperf3wire.WriteState(ctrl, iperf3wire.AccessDenied)
 				_ = ctrl.(*net.TCPConn).SetLinger(0)
 			},
 			code: CodeServerBusy, is: ErrServerBusy,
@@ -118,7 +119,7 @@ func TestClientHostileServer(t *testing.T) {
 			readCookie: true,
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
 				takeParams(ctrl)
-				_ = WriteState(ctrl, AccessDenied)
+				_ = iperf3wire.WriteState(ctrl, iperf3wire.AccessDenied)
 			},
 			code: CodeAccessDenied, is: ErrAccessDenied,
 		},
@@ -127,18 +128,18 @@ func TestClientHostileServer(t *testing.T) {
 			readCookie: true,
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
 				takeParams(ctrl)
-				_ = WriteServerError(ctrl, IETOTALRATE, 0)
+				_ = iperf3wire.WriteServerError(ctrl, iperf3wire.IETOTALRATE, 0)
 			},
-			code: CodeServerError, serverNum: IETOTALRATE,
+			code: CodeServerError, serverNum: iperf3wire.IETOTALRATE,
 		},
 		{
 			name:       "server error: auth",
 			readCookie: true,
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
 				takeParams(ctrl)
-				_ = WriteServerError(ctrl, IEAUTHTEST, 0)
+				_ = iperf3wire.WriteServerError(ctrl, iperf3wire.IEAUTHTEST, 0)
 			},
-			code: CodeAuthFailed, serverNum: IEAUTHTEST,
+			code: CodeAuthFailed, serverNum: iperf3wire.IEAUTHTEST,
 		},
 		{
 			name:       "truncated server error",
@@ -152,9 +153,9 @@ func TestClientHostileServer(t *testing.T) {
 			name:       "server error without errno (3.12 auth failure)",
 			readCookie: true,
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
-				_, _ = ctrl.Write([]byte{0xfe, 0, 0, 0, IEAUTHTEST})
+				_, _ = ctrl.Write([]byte{0xfe, 0, 0, 0, iperf3wire.IEAUTHTEST})
 			},
-			code: CodeAuthFailed, serverNum: IEAUTHTEST,
+			code: CodeAuthFailed, serverNum: iperf3wire.IEAUTHTEST,
 		},
 		{
 			name:       "unknown state",
@@ -168,7 +169,7 @@ func TestClientHostileServer(t *testing.T) {
 			name:       "state out of order",
 			readCookie: true,
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
-				_ = WriteState(ctrl, ExchangeResults)
+				_ = iperf3wire.WriteState(ctrl, iperf3wire.ExchangeResults)
 			},
 			code: CodeProtocolError, is: ErrProtocol,
 		},
@@ -203,9 +204,9 @@ func TestClientHostileServer(t *testing.T) {
 				if !untilTestEnd(ctrl) {
 					return
 				}
-				_ = WriteState(ctrl, ExchangeResults)
-				var r Results
-				_ = ReadJSON(ctrl, MaxResultsJSON, &r)
+				_ = iperf3wire.WriteState(ctrl, iperf3wire.ExchangeResults)
+				var r iperf3wire.Results
+				_ = iperf3wire.ReadJSON(ctrl, iperf3wire.MaxResultsJSON, &r)
 				_, _ = ctrl.Write(binary.BigEndian.AppendUint32(nil, 2<<30))
 				_, _ = io.Copy(io.Discard, ctrl)
 			},
@@ -219,9 +220,9 @@ func TestClientHostileServer(t *testing.T) {
 				if !untilTestEnd(ctrl) {
 					return
 				}
-				_ = WriteState(ctrl, ExchangeResults)
-				var r Results
-				_ = ReadJSON(ctrl, MaxResultsJSON, &r)
+				_ = iperf3wire.WriteState(ctrl, iperf3wire.ExchangeResults)
+				var r iperf3wire.Results
+				_ = iperf3wire.ReadJSON(ctrl, iperf3wire.MaxResultsJSON, &r)
 				junk := []byte("{\"streams\": [nope")
 				_, _ = ctrl.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(junk))), junk...))
 				_, _ = io.Copy(io.Discard, ctrl)
@@ -236,9 +237,9 @@ func TestClientHostileServer(t *testing.T) {
 				if !untilTestEnd(ctrl) {
 					return
 				}
-				_ = WriteState(ctrl, ExchangeResults)
-				var r Results
-				_ = ReadJSON(ctrl, MaxResultsJSON, &r)
+				_ = iperf3wire.WriteState(ctrl, iperf3wire.ExchangeResults)
+				var r iperf3wire.Results
+				_ = iperf3wire.ReadJSON(ctrl, iperf3wire.MaxResultsJSON, &r)
 				_, _ = ctrl.Write(append(binary.BigEndian.AppendUint32(nil, 1000), "{\"cpu"...))
 			},
 			code: CodeProtocolError, is: ErrProtocol,
@@ -249,10 +250,10 @@ func TestClientHostileServer(t *testing.T) {
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
 				fakeSetup(t, ctrl, ln)
 				time.Sleep(100 * time.Millisecond)
-				_ = WriteServerError(ctrl, IESTREAMREAD, int32(104))
+				_ = iperf3wire.WriteServerError(ctrl, iperf3wire.IESTREAMREAD, int32(104))
 				_, _ = io.Copy(io.Discard, ctrl)
 			},
-			code: CodeServerError, serverNum: IESTREAMREAD,
+			code: CodeServerError, serverNum: iperf3wire.IESTREAMREAD,
 		},
 		{
 			name:       "server terminate during the test",
@@ -260,7 +261,7 @@ func TestClientHostileServer(t *testing.T) {
 			script: func(t *testing.T, ctrl net.Conn, ln net.Listener) {
 				fakeSetup(t, ctrl, ln)
 				time.Sleep(100 * time.Millisecond)
-				_ = WriteState(ctrl, ServerTerminate)
+				_ = iperf3wire.WriteState(ctrl, iperf3wire.ServerTerminate)
 				_, _ = io.Copy(io.Discard, ctrl)
 			},
 			code: CodeServerError, is: ErrServerEnded,
@@ -309,10 +310,10 @@ func TestClientInvalidTest(t *testing.T) {
 }
 
 func TestClientCancelSendsTerminate(t *testing.T) {
-	got := make(chan State, 1)
+	got := make(chan iperf3wire.State, 1)
 	port := fakeServer(t, true, func(ctrl net.Conn, ln net.Listener) {
 		fakeSetup(t, ctrl, ln)
-		st, err := ReadState(ctrl)
+		st, err := iperf3wire.ReadState(ctrl)
 		if err == nil {
 			got <- st
 		}
@@ -326,7 +327,7 @@ func TestClientCancelSendsTerminate(t *testing.T) {
 	require.Less(t, time.Since(t0), 3*time.Second)
 	select {
 	case st := <-got:
-		require.Equal(t, ClientTerminate, st)
+		require.Equal(t, iperf3wire.ClientTerminate, st)
 	case <-time.After(3 * time.Second):
 		t.Fatal("server saw no CLIENT_TERMINATE")
 	}
@@ -340,19 +341,19 @@ func TestClientIgnoresAfterDisplayResults(t *testing.T) {
 		if !untilTestEnd(ctrl) {
 			return
 		}
-		_ = WriteState(ctrl, ExchangeResults)
-		var r Results
-		if ReadJSON(ctrl, MaxResultsJSON, &r) != nil {
+		_ = iperf3wire.WriteState(ctrl, iperf3wire.ExchangeResults)
+		var r iperf3wire.Results
+		if iperf3wire.ReadJSON(ctrl, iperf3wire.MaxResultsJSON, &r) != nil {
 			return
 		}
-		mine := Results{CPUUtilTotal: 1.5, SenderHasRetransmits: -1}
+		mine := iperf3wire.Results{CPUUtilTotal: 1.5, SenderHasRetransmits: -1}
 		for i, s := range r.Streams {
-			mine.Streams = append(mine.Streams, StreamResults{ID: s.ID, Bytes: Number(1000 * (i + 1)), Retransmits: -1, EndTime: 1})
+			mine.Streams = append(mine.Streams, iperf3wire.StreamResults{ID: s.ID, Bytes: iperf3wire.Number(1000 * (i + 1)), Retransmits: -1, EndTime: 1})
 		}
-		_ = WriteJSON(ctrl, mine)
-		_ = WriteState(ctrl, DisplayResults)
-		_ = WriteServerError(ctrl, IECTRLCLOSE, 0)
-		_, _ = ReadState(ctrl)
+		_ = iperf3wire.WriteJSON(ctrl, mine)
+		_ = iperf3wire.WriteState(ctrl, iperf3wire.DisplayResults)
+		_ = iperf3wire.WriteServerError(ctrl, iperf3wire.IECTRLCLOSE, 0)
+		_, _ = iperf3wire.ReadState(ctrl)
 		_ = conns
 	})
 	res, err := (&Client{}).Run(context.Background(), Test{Host: "127.0.0.1", Port: port, Duration: 300 * time.Millisecond, Parallel: 2, Length: 16 << 10, Bitrate: 10_000_000, Password: "secret"})
@@ -362,14 +363,14 @@ func TestClientIgnoresAfterDisplayResults(t *testing.T) {
 	require.Equal(t, int64(3000), res.Directions[0].Sum.ReceiverBytes)
 	require.Equal(t, 1.5, res.CPURemote.TotalPercent)
 	require.Empty(t, res.Test.Password)
-	require.Len(t, res.Cookie, CookieSize-1)
+	require.Len(t, res.Cookie, iperf3wire.CookieSize-1)
 	require.Equal(t, "127.0.0.1:"+strconv.Itoa(port), res.RemoteAddr)
 }
 
 // takeParams plays a server's PARAM_EXCHANGE: ask for the parameters and
 // read them.
 func takeParams(ctrl net.Conn) {
-	_ = WriteState(ctrl, ParamExchange)
-	var p Params
-	_ = ReadJSON(ctrl, MaxParamsJSON, &p)
+	_ = iperf3wire.WriteState(ctrl, iperf3wire.ParamExchange)
+	var p iperf3wire.Params
+	_ = iperf3wire.ReadJSON(ctrl, iperf3wire.MaxParamsJSON, &p)
 }

@@ -1,6 +1,8 @@
 // Package measure is a pure-Go implementation of the iperf3 protocol, client
 // and server, wire compatible with stock iperf3 3.9 … 3.21. It imports only
-// the standard library and golang.org/x/{sys,net}.
+// the standard library, golang.org/x/sys and two internal packages of its
+// own: internal/iperf3wire (iperf3's wire format) and internal/iperf3text
+// (iperf3's text units and lines).
 //
 // Client.Run runs one Test (TCP or UDP; forward, reverse or bidirectional;
 // ended by time, bytes or blocks) against any iperf3 server and returns a

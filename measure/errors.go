@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // ResultCode classifies the outcome of a test. The numbers are part of the
@@ -49,7 +52,7 @@ var (
 	ErrServerBusy    = errors.New("the server is busy running a test")
 	ErrAccessDenied  = errors.New("access denied by the server")
 	ErrAuthFailed    = errors.New("authentication failed")
-	ErrProtocol      = errors.New("protocol error")
+	ErrProtocol      = iperf3wire.ErrProtocol
 	ErrTimeout       = errors.New("timeout")
 	ErrConnect       = errors.New("connection failed")
 	ErrServerClosed  = errors.New("measure: server closed")
@@ -65,11 +68,20 @@ type ServerError struct {
 }
 
 func (e *ServerError) Error() string {
-	msg := ErrorText(int(e.Num))
+	msg := iperf3wire.ErrorText(e.Num)
 	if e.Errno != 0 {
 		msg += ": " + syscall.Errno(e.Errno).Error()
 	}
 	return "server error: " + msg
+}
+
+// readServerError reads SERVER_ERROR's body (see iperf3wire.ReadServerError).
+func readServerError(r io.Reader) (*ServerError, error) {
+	num, errno, err := iperf3wire.ReadServerError(r)
+	if err != nil {
+		return nil, err
+	}
+	return &ServerError{Num: num, Errno: errno}, nil
 }
 
 // Error wraps a test failure with the step that failed and its code.
@@ -115,10 +127,10 @@ func Classify(err error) ResultCode {
 	case errors.Is(err, ErrAccessDenied):
 		return CodeAccessDenied
 	case errors.As(err, &se):
-		if se.Num == IEAUTHTEST {
+		if se.Num == iperf3wire.IEAUTHTEST {
 			return CodeAuthFailed
 		}
-		if se.Num == IEACCESSDENIED {
+		if se.Num == iperf3wire.IEACCESSDENIED {
 			return CodeServerBusy
 		}
 		return CodeServerError
@@ -138,103 +150,4 @@ func Classify(err error) ResultCode {
 		return CodeConnectionFailed
 	}
 	return CodeProtocolError
-}
-
-// iperf3 error numbers (i_errno) this package sends or interprets.
-const (
-	IEDURATION      = 5
-	IENUMSTREAMS    = 6
-	IEBLOCKSIZE     = 7
-	IEBUFSIZE       = 8
-	IEOMIT          = 12
-	IEUNIMP         = 13
-	IEUDPBLOCKSIZE  = 20
-	IETOTALRATE     = 27
-	IERECVCOOKIE    = 106
-	IECTRLREAD      = 108
-	IECTRLCLOSE     = 109
-	IEMESSAGE       = 110
-	IERECVPARAMS    = 114
-	IERECVRESULTS   = 117
-	IECLIENTTERM    = 119
-	IESERVERTERM    = 120
-	IEACCESSDENIED  = 121
-	IESETCONGESTION = 134
-	IEAUTHTEST      = 142
-	IENOMSG         = 144
-	IESTREAMCONNECT = 203
-	IESTREAMACCEPT  = 204
-	IESTREAMREAD    = 206
-	IESTREAMID      = 208
-)
-
-// iperf3's texts for its error numbers (iperf_error.c), for the numbers a
-// server is likely to send over the wire.
-var errorTexts = map[int]string{
-	1:   "cannot be both server and client",
-	5:   "test duration too long",
-	6:   "number of parallel streams too large",
-	7:   "block size too large",
-	8:   "socket buffer size too large",
-	9:   "invalid report interval",
-	10:  "TCP MSS too large",
-	12:  "bogus value for --omit",
-	13:  "an option you are trying to set is not implemented yet",
-	16:  "only one test end condition (-t, -n, -k) may be specified",
-	20:  "block size invalid",
-	21:  "bad TOS value",
-	25:  "cannot be both reverse and bidirectional",
-	27:  "total required bandwidth is larger than server limit",
-	100: "unable to create a new test",
-	101: "test initialization failed",
-	102: "unable to start listener for connections",
-	103: "unable to connect to server",
-	104: "unable to accept connection from client",
-	105: "unable to send cookie to server",
-	106: "unable to receive cookie at server",
-	107: "unable to write to the control socket",
-	108: "unable to read from the control socket",
-	109: "control socket has closed unexpectedly",
-	110: "received an unknown control message",
-	111: "unable to send control message",
-	112: "unable to receive control message",
-	113: "unable to send parameters to server",
-	114: "unable to receive parameters from client",
-	115: "unable to package results",
-	116: "unable to send results",
-	117: "unable to receive results",
-	118: "select failed",
-	119: "the client has terminated",
-	120: "the server has terminated",
-	121: "the server is busy running a test. try again later",
-	122: "unable to set TCP/SCTP NODELAY",
-	123: "unable to set TCP/SCTP MSS",
-	124: "unable to set socket buffer size",
-	125: "unable to set IP TOS",
-	130: "unable to set socket window size",
-	131: "protocol does not exist",
-	134: "unable to set TCP_CONGESTION: supplied congestion control algorithm not supported on this host",
-	140: "unable to set socket pacing",
-	141: "socket buffer size not set correctly",
-	142: "test authorization failed",
-	144: "idle timeout for receiving data",
-	200: "unable to create a new stream",
-	201: "unable to initialize stream",
-	202: "unable to start stream listener",
-	203: "unable to connect stream",
-	204: "unable to accept stream connection",
-	205: "unable to write to stream socket",
-	206: "unable to read from stream socket",
-	207: "stream socket has closed unexpectedly",
-	208: "stream has an invalid id",
-	300: "unable to create new timer",
-	301: "unable to update timer",
-}
-
-// ErrorText returns iperf3's message for an error number.
-func ErrorText(num int) string {
-	if s, ok := errorTexts[num]; ok {
-		return s
-	}
-	return fmt.Sprintf("iperf3 error %d", num)
 }

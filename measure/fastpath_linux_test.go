@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
@@ -67,7 +68,7 @@ func sendSeqs(t *testing.T, tx *mmsgTx, seqs []uint64, c64 bool) {
 	t.Helper()
 	now := time.Now()
 	for i, q := range seqs {
-		PutUDPHeader(tx.buf[i*tx.size:], UDPHeader{Sec: uint32(now.Unix()), Usec: uint32(now.Nanosecond() / 1000), Seq: q}, c64)
+		iperf3wire.PutUDPHeader(tx.buf[i*tx.size:], iperf3wire.UDPHeader{Sec: uint32(now.Unix()), Usec: uint32(now.Nanosecond() / 1000), Seq: q}, c64)
 	}
 	n, err := tx.send(len(seqs))
 	require.NoError(t, err)
@@ -119,7 +120,7 @@ func TestGROCoalesces(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, dgs, len(seqs))
 	for i, d := range dgs {
-		h, err := ParseUDPHeader(d, false)
+		h, err := iperf3wire.ParseUDPHeader(d, false)
 		require.NoError(t, err)
 		require.Equal(t, uint64(i+1), h.Seq)
 		require.Len(t, d, 1400)
@@ -290,7 +291,7 @@ func TestFastPathZeroAllocs(t *testing.T) {
 			allocs := testing.AllocsPerRun(200, func() {
 				now := time.Now()
 				for i := range n {
-					PutUDPHeader(tx.buffer()[i*1400:], UDPHeader{Sec: uint32(now.Unix()), Seq: uint64(i + 1)}, false)
+					iperf3wire.PutUDPHeader(tx.buffer()[i*1400:], iperf3wire.UDPHeader{Sec: uint32(now.Unix()), Seq: uint64(i + 1)}, false)
 				}
 				if sent, err := tx.send(n); err != nil || sent != n {
 					t.Fatal("send", sent, err)

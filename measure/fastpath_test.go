@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -103,8 +104,8 @@ func TestUDPHeaderRoundTripNoAllocs(t *testing.T) {
 	b := make([]byte, 64)
 	for _, c64 := range []bool{false, true} {
 		allocs := testing.AllocsPerRun(1000, func() {
-			PutUDPHeader(b, UDPHeader{Sec: 1, Usec: 2, Seq: 3}, c64)
-			h, err := ParseUDPHeader(b, c64)
+			iperf3wire.PutUDPHeader(b, iperf3wire.UDPHeader{Sec: 1, Usec: 2, Seq: 3}, c64)
+			h, err := iperf3wire.ParseUDPHeader(b, c64)
 			if err != nil || h.Seq != 3 {
 				t.Fatal("round trip", h, err)
 			}
@@ -124,7 +125,7 @@ func TestUDPAccountingBatchNoAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		for _, b := range dgs {
 			seq++
-			PutUDPHeader(b, UDPHeader{Sec: uint32(now.Unix()), Usec: uint32(now.Nanosecond() / 1000), Seq: seq}, false)
+			iperf3wire.PutUDPHeader(b, iperf3wire.UDPHeader{Sec: uint32(now.Unix()), Usec: uint32(now.Nanosecond() / 1000), Seq: seq}, false)
 			s.accountDatagram(b, now)
 		}
 		s.publishRx()
@@ -167,17 +168,17 @@ func BenchmarkUDPHeaderEncode(b *testing.B) {
 	buf := make([]byte, 1400)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		PutUDPHeader(buf, UDPHeader{Sec: uint32(i), Usec: 7, Seq: uint64(i)}, false)
+		iperf3wire.PutUDPHeader(buf, iperf3wire.UDPHeader{Sec: uint32(i), Usec: 7, Seq: uint64(i)}, false)
 	}
 }
 
 func BenchmarkUDPHeaderDecode(b *testing.B) {
 	buf := make([]byte, 1400)
-	PutUDPHeader(buf, UDPHeader{Sec: 1, Usec: 7, Seq: 99}, true)
+	iperf3wire.PutUDPHeader(buf, iperf3wire.UDPHeader{Sec: 1, Usec: 7, Seq: 99}, true)
 	b.ReportAllocs()
 	var sink uint64
 	for b.Loop() {
-		h, _ := ParseUDPHeader(buf, true)
+		h, _ := iperf3wire.ParseUDPHeader(buf, true)
 		sink += h.Seq
 	}
 	_ = sink

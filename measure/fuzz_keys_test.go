@@ -43,7 +43,7 @@ func FuzzRSAKeys(f *testing.F) {
 				t.Fatalf("accepted a public key without a modulus: %+v", pub)
 			}
 			if pub.N.BitLen() <= 4096 { // larger keys only cost time, not correctness
-				if tok, err := EncryptAuthToken("u", "p", data, false, start); err == nil && tok == "" {
+				if tok, err := encryptAuthToken("u", "p", data, false, start); err == nil && tok == "" {
 					t.Fatal("empty token without an error")
 				}
 			}
@@ -55,7 +55,7 @@ func FuzzRSAKeys(f *testing.F) {
 		} else if k.N.BitLen() <= 4096 {
 			// A parsed private key round-trips a token through the server's check.
 			pubPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&k.PublicKey)})
-			tok, err := EncryptAuthToken("alice", "pw", pubPEM, false, start)
+			tok, err := encryptAuthToken("alice", "pw", pubPEM, false, start)
 			if err != nil {
 				return // too small a key for OAEP: refused with an error
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/iperfmon/iperfmon/internal/servertest"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/stretchr/testify/require"
@@ -21,7 +22,7 @@ func udpConnect(t *testing.T, local netip.Addr, ts *servertest.Server, d time.Du
 		net.UDPAddrFromAddrPort(netip.MustParseAddrPort(ts.Addr())))
 	require.NoError(t, err)
 	defer c.Close()
-	_, err = c.Write(binary.BigEndian.AppendUint32(nil, measure.UDPConnectMsg))
+	_, err = c.Write(binary.BigEndian.AppendUint32(nil, iperf3wire.UDPConnectMsg))
 	require.NoError(t, err)
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(d)))
 	buf := make([]byte, 64)
@@ -30,7 +31,7 @@ func udpConnect(t *testing.T, local netip.Addr, ts *servertest.Server, d time.Du
 		return false
 	}
 	require.NoError(t, err)
-	return n == 4 && binary.BigEndian.Uint32(buf) == measure.UDPConnectReply
+	return n == 4 && binary.BigEndian.Uint32(buf) == iperf3wire.UDPConnectReply
 }
 
 // --allow covers UDP streams too: while an allowed client's UDP test waits
@@ -43,16 +44,16 @@ func TestServerAllowCoversUDPStreams(t *testing.T) {
 	ts := servertest.Start(t, srv, "127.0.0.1:0")
 	rc := servertest.DialRaw(t, ts)
 	rc.SendCookie()
-	rc.ExpectState(measure.ParamExchange)
+	rc.ExpectState(iperf3wire.ParamExchange)
 	p := servertest.TCPParams(1, 1)
 	delete(p, "tcp")
 	p["udp"], p["len"], p["bandwidth"], p["reverse"] = true, 1400, 1000000, true
 	rc.SendJSON(p)
-	rc.ExpectState(measure.CreateStreams)
+	rc.ExpectState(iperf3wire.CreateStreams)
 
 	require.False(t, udpConnect(t, netip.MustParseAddr("127.0.0.2"), ts, 700*time.Millisecond),
 		"the server gave a UDP stream to 127.0.0.2, which is not in the allow list")
 	require.True(t, udpConnect(t, netip.MustParseAddr("127.0.0.1"), ts, 2*time.Second),
 		"the allowed client got no UDP stream")
-	rc.ExpectState(measure.TestStart)
+	rc.ExpectState(iperf3wire.TestStart)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/iperfmon/iperfmon/internal/servertest"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/stretchr/testify/require"
@@ -109,16 +110,16 @@ func TestServerAuthCraftedTokens(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
 			rc.SendCookie()
-			rc.ExpectState(measure.ParamExchange)
+			rc.ExpectState(iperf3wire.ParamExchange)
 			rc.SendJSON(params(tc.token))
 			if tc.ok {
-				rc.ExpectState(measure.CreateStreams)
+				rc.ExpectState(iperf3wire.CreateStreams)
 				rc.C.Close() // frees the slot once the server notices
 				ts.WaitActive(t, 0)
 				return
 			}
 			num, _ := rc.ExpectServerError()
-			require.Equal(t, int32(measure.IEAUTHTEST), num)
+			require.Equal(t, int32(iperf3wire.IEAUTHTEST), num)
 		})
 	}
 }

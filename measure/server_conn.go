@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // A new connection is either the control connection of a new test or a TCP
@@ -81,7 +83,7 @@ func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, p *pending
 	// Shutdown closes pending connections too.
 	stop := context.AfterFunc(testCtx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	_ = conn.SetReadDeadline(s.cookieDeadline())
-	cookie, err := ReadCookie(conn)
+	cookie, err := iperf3wire.ReadCookie(conn)
 	stop()
 	s.mu.Lock()
 	admitted := s.admit.done(p)
@@ -143,7 +145,7 @@ func (s *Server) refuseBusy(conn net.Conn, st ServedTest) {
 	st.Err = ErrServerBusy
 	s.log().Info("refused client: all test slots are busy", "client", st.Client, "max_tests", s.maxTests())
 	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = WriteState(conn, AccessDenied)
+	_ = iperf3wire.WriteState(conn, iperf3wire.AccessDenied)
 	s.handlers.Add(1)
 	go func() {
 		defer s.handlers.Done()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -51,7 +52,7 @@ func TestServerDefaultIdleTimeoutDropsSilentClient(t *testing.T) {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		require.NoError(t, err)
 		if sendCookie { // a test that then says nothing more
-			_, err = c.Write(cookieBytes(NewCookie()))
+			_, err = c.Write(iperf3wire.CookieBytes(iperf3wire.NewCookie()))
 			require.NoError(t, err)
 		}
 		began := time.Now()

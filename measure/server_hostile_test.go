@@ -2,13 +2,14 @@ package measure_test
 
 import (
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
+	"github.com/iperfmon/iperfmon/internal/leakcheck"
 	"github.com/iperfmon/iperfmon/internal/servertest"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/stretchr/testify/require"
@@ -25,11 +26,7 @@ func TestServerHostilePeers(t *testing.T) {
 	ts := servertest.Start(t, srv, "127.0.0.1:0")
 	warm := servertest.RunIperf3(t, ts, "", nil, "-t", "1")
 	require.Equal(t, 0, warm.ExitCode, warm.Stdout+warm.Stderr)
-	base := servertest.TakeBaseline()
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	heap0 := ms.HeapInuse
+	base := leakcheck.Take()
 
 	cases := []struct {
 		name string
@@ -38,19 +35,19 @@ func TestServerHostilePeers(t *testing.T) {
 		{"huge-length-prefix", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
 			rc.SendCookie()
-			rc.ExpectState(measure.ParamExchange)
+			rc.ExpectState(iperf3wire.ParamExchange)
 			rc.Write(servertest.LengthPrefix(0x7fffffff))
 			num, _ := rc.ExpectServerError()
-			require.Equal(t, int32(measure.IERECVPARAMS), num)
+			require.Equal(t, int32(iperf3wire.IERECVPARAMS), num)
 			rc.ExpectClosed(2 * time.Second)
 		}},
 		{"garbage-params-json", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
 			rc.SendCookie()
-			rc.ExpectState(measure.ParamExchange)
+			rc.ExpectState(iperf3wire.ParamExchange)
 			rc.Write(append(servertest.LengthPrefix(5), "{{{{{"...))
 			num, _ := rc.ExpectServerError()
-			require.Equal(t, int32(measure.IERECVPARAMS), num)
+			require.Equal(t, int32(iperf3wire.IERECVPARAMS), num)
 		}},
 		{"short-cookie-then-close", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
@@ -64,7 +61,7 @@ func TestServerHostilePeers(t *testing.T) {
 		}},
 		{"cookie-outside-alphabet", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
-			b := make([]byte, measure.CookieSize)
+			b := make([]byte, iperf3wire.CookieSize)
 			for i := range b {
 				b[i] = 0xff
 			}
@@ -73,20 +70,20 @@ func TestServerHostilePeers(t *testing.T) {
 		}},
 		{"cookie-without-terminator", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
-			rc.Write([]byte(strings.Repeat("a", measure.CookieSize))) // no NUL at the end
+			rc.Write([]byte(strings.Repeat("a", iperf3wire.CookieSize))) // no NUL at the end
 			rc.ExpectClosed(hostileIdle + 2*time.Second)
 		}},
 		{"streams-with-unknown-cookies", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
 			rc.SendCookie()
-			rc.ExpectState(measure.ParamExchange)
+			rc.ExpectState(iperf3wire.ParamExchange)
 			rc.SendJSON(servertest.TCPParams(1, 2))
-			rc.ExpectState(measure.CreateStreams)
-			stray := &servertest.RawClient{T: t, TS: ts, C: rc.Stream(measure.NewCookie())}
+			rc.ExpectState(iperf3wire.CreateStreams)
+			stray := &servertest.RawClient{T: t, TS: ts, C: rc.Stream(iperf3wire.NewCookie())}
 			stray.ExpectClosed(time.Second) // busy answer or plain close
 			rc.Stream(rc.Cookie)
 			rc.Stream(rc.Cookie)
-			rc.ExpectState(measure.TestStart)
+			rc.ExpectState(iperf3wire.TestStart)
 			extra := &servertest.RawClient{T: t, TS: ts, C: rc.Stream(rc.Cookie)} // one too many
 			extra.ExpectClosed(time.Second)
 			rc.C.Close()
@@ -105,46 +102,46 @@ func TestServerHostilePeers(t *testing.T) {
 		{"disconnect-at-param-exchange", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
 			rc.SendCookie()
-			rc.ExpectState(measure.ParamExchange)
+			rc.ExpectState(iperf3wire.ParamExchange)
 			rc.C.Close()
 		}},
 		{"disconnect-inside-params", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
 			rc.SendCookie()
-			rc.ExpectState(measure.ParamExchange)
+			rc.ExpectState(iperf3wire.ParamExchange)
 			rc.Write(append(servertest.LengthPrefix(100), `{"tcp":true`...))
 			rc.C.Close()
 		}},
 		{"silent-inside-params", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
 			rc.SendCookie()
-			rc.ExpectState(measure.ParamExchange)
+			rc.ExpectState(iperf3wire.ParamExchange)
 			rc.Write(append(servertest.LengthPrefix(100), `{"tcp":true`...))
 			num, errno := rc.ExpectServerError()
-			require.Equal(t, int32(measure.IERECVPARAMS), num)
+			require.Equal(t, int32(iperf3wire.IERECVPARAMS), num)
 			require.Equal(t, int32(syscall.ETIMEDOUT), errno)
 		}},
 		{"no-streams-opened", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
 			rc.SendCookie()
-			rc.ExpectState(measure.ParamExchange)
+			rc.ExpectState(iperf3wire.ParamExchange)
 			rc.SendJSON(servertest.TCPParams(1, 2))
-			rc.ExpectState(measure.CreateStreams)
+			rc.ExpectState(iperf3wire.CreateStreams)
 			rc.Stream(rc.Cookie) // one of two
 			num, _ := rc.ExpectServerError()
-			require.Equal(t, int32(measure.IESTREAMACCEPT), num)
+			require.Equal(t, int32(iperf3wire.IESTREAMACCEPT), num)
 		}},
 		{"udp-never-connects", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
 			rc.SendCookie()
-			rc.ExpectState(measure.ParamExchange)
+			rc.ExpectState(iperf3wire.ParamExchange)
 			p := servertest.TCPParams(1, 1)
 			delete(p, "tcp")
 			p["udp"], p["len"], p["bandwidth"] = true, 1400, 1000000
 			rc.SendJSON(p)
-			rc.ExpectState(measure.CreateStreams)
+			rc.ExpectState(iperf3wire.CreateStreams)
 			num, _ := rc.ExpectServerError()
-			require.Equal(t, int32(measure.IESTREAMACCEPT), num)
+			require.Equal(t, int32(iperf3wire.IESTREAMACCEPT), num)
 		}},
 		{"disconnect-mid-test", func(t *testing.T) {
 			rc, s := servertest.ToRunning(t, ts, 10)
@@ -156,35 +153,35 @@ func TestServerHostilePeers(t *testing.T) {
 		{"silent-mid-test", func(t *testing.T) {
 			rc, _ := servertest.ToRunning(t, ts, 10)
 			num, _ := rc.ExpectServerError()
-			require.Equal(t, int32(measure.IENOMSG), num)
+			require.Equal(t, int32(iperf3wire.IENOMSG), num)
 		}},
 		{"garbage-state-byte", func(t *testing.T) {
 			rc, _ := servertest.ToRunning(t, ts, 10)
 			rc.Write([]byte{0x55})
 			num, _ := rc.ExpectServerError()
-			require.Equal(t, int32(measure.IEMESSAGE), num)
+			require.Equal(t, int32(iperf3wire.IEMESSAGE), num)
 		}},
 		{"garbage-state-at-param-exchange", func(t *testing.T) {
 			rc := servertest.DialRaw(t, ts)
 			rc.SendCookie()
-			rc.ExpectState(measure.ParamExchange)
+			rc.ExpectState(iperf3wire.ParamExchange)
 			rc.Write([]byte{0xfe, 0xfe, 0xfe, 0xfe, 0xfe})
 			num, _ := rc.ExpectServerError()
-			require.Equal(t, int32(measure.IERECVPARAMS), num)
+			require.Equal(t, int32(iperf3wire.IERECVPARAMS), num)
 		}},
 		{"client-terminate-mid-test", func(t *testing.T) {
 			rc, _ := servertest.ToRunning(t, ts, 10)
-			rc.SendState(measure.ClientTerminate)
+			rc.SendState(iperf3wire.ClientTerminate)
 			rc.ExpectClosed(2 * time.Second)
 		}},
 		{"huge-results", func(t *testing.T) {
 			rc, s := servertest.ToRunning(t, ts, 10)
 			_, _ = s.Write(make([]byte, 1<<10))
-			rc.SendState(measure.TestEnd)
-			rc.ExpectState(measure.ExchangeResults)
+			rc.SendState(iperf3wire.TestEnd)
+			rc.ExpectState(iperf3wire.ExchangeResults)
 			rc.Write(servertest.LengthPrefix(0x7fffffff))
 			num, _ := rc.ExpectServerError()
-			require.Equal(t, int32(measure.IERECVRESULTS), num)
+			require.Equal(t, int32(iperf3wire.IERECVRESULTS), num)
 		}},
 		{"killed-stock-client", func(t *testing.T) {
 			wait, cmd := servertest.StartIperf3(t, ts, "", nil, "-t", "10")
@@ -223,8 +220,5 @@ func TestServerHostilePeers(t *testing.T) {
 			require.Less(t, r.Elapsed, 4*time.Second)
 		})
 	}
-	servertest.RequireBackToBaseline(t, base, 2)
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	require.Less(t, int64(ms.HeapInuse)-int64(heap0), int64(64<<20), "heap grew from %d to %d", heap0, ms.HeapInuse)
+	leakcheck.Settle(t, base, 2, 64<<20, 10*time.Second)
 }

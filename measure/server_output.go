@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3text"
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // The server's own report of a test, sent to clients that ask for it with
@@ -14,7 +17,7 @@ import (
 // serverSends says whether this server sent on the streams of direction d.
 func serverSends(d Direction) bool { return d == Reverse }
 
-func serverOutputText(t *serverTest, p *Params, res *Result) string {
+func serverOutputText(t *serverTest, p *iperf3wire.Params, res *Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Accepted connection from %s, port %d\n", t.client.Addr(), t.client.Port())
 	for i, c := range t.ordered {
@@ -24,15 +27,16 @@ func serverOutputText(t *serverTest, p *Params, res *Result) string {
 	udp := p.UDP
 	for _, d := range res.Directions {
 		sender := serverSends(d.Direction)
-		header := "[ ID] Interval           Transfer     Bitrate\n"
+		header := "[ ID]" + iperf3text.Columns
 		switch {
 		case udp && !sender:
-			header = "[ ID] Interval           Transfer     Bitrate         Jitter    Lost/Total Datagrams\n"
+			header += iperf3text.ColsJitter
 		case udp:
-			header = "[ ID] Interval           Transfer     Bitrate         Total Datagrams\n"
+			header += iperf3text.ColsDatagrams
 		case sender && res.SenderHasRetransmits:
-			header = "[ ID] Interval           Transfer     Bitrate         Retr\n"
+			header += iperf3text.ColsRetr
 		}
+		header += "\n"
 		if len(res.Directions) > 1 {
 			role := "RX"
 			if sender {
@@ -56,7 +60,7 @@ func serverOutputText(t *serverTest, p *Params, res *Result) string {
 				writeTextLine(&b, "[SUM]", d.Intervals[i], udp, sender, "")
 			}
 		}
-		b.WriteString("- - - - - - - - - - - - - - - - - - - - - - - - -\n")
+		b.WriteString(iperf3text.Separator)
 		b.WriteString(header)
 		role := "receiver"
 		if sender {
@@ -83,14 +87,10 @@ func summaryInterval(s Summary, sender bool) Interval {
 }
 
 func writeTextLine(b *strings.Builder, tag string, iv Interval, udp, sender bool, role string) {
-	fmt.Fprintf(b, "%s %6.2f-%-6.2f sec  %s  %s", tag, iv.Start, iv.End, formatBytes(iv.Bytes), formatBits(iv.BitsPerSecond))
+	b.WriteString(iperf3text.Lead(tag, "", iv.Start, iv.End, iv.Bytes, iv.BitsPerSecond, 0))
 	switch {
 	case udp && !sender:
-		pct := 0.0
-		if iv.Packets > 0 {
-			pct = 100 * float64(iv.LostPackets) / float64(iv.Packets)
-		}
-		fmt.Fprintf(b, "  %5.3f ms  %d/%d (%.2g%%)", iv.JitterMs, iv.LostPackets, iv.Packets, pct)
+		b.WriteString(iperf3text.Loss(iv.JitterMs, iv.LostPackets, iv.Packets, iperf3text.LostPercent(iv.LostPackets, iv.Packets)))
 	case udp:
 		fmt.Fprintf(b, "  %d", iv.Packets)
 	case sender && iv.Retransmits >= 0:
@@ -107,41 +107,9 @@ func writeTextLine(b *strings.Builder, tag string, iv Interval, udp, sender bool
 	b.WriteString("\n")
 }
 
-// formatBytes prints a byte count as iperf3 does (1024-based units).
-func formatBytes(n int64) string {
-	v, units := float64(n), []string{"Bytes", "KBytes", "MBytes", "GBytes", "TBytes"}
-	i := 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return formatUnit(v) + " " + units[i]
-}
-
-// formatBits prints a rate as iperf3 does (1000-based units).
-func formatBits(bps float64) string {
-	v, units := bps, []string{"bits/sec", "Kbits/sec", "Mbits/sec", "Gbits/sec", "Tbits/sec"}
-	i := 0
-	for v >= 1000 && i < len(units)-1 {
-		v /= 1000
-		i++
-	}
-	return formatUnit(v) + " " + units[i]
-}
-
-func formatUnit(v float64) string {
-	switch {
-	case v < 9.995:
-		return fmt.Sprintf("%4.2f", v)
-	case v < 99.95:
-		return fmt.Sprintf("%4.1f", v)
-	}
-	return fmt.Sprintf("%4.0f", v)
-}
-
 // serverOutputJSON is the server's report in iperf3's JSON shape (start,
 // intervals, end), trimmed to what the server measured.
-func serverOutputJSON(t *serverTest, p *Params, res *Result) json.RawMessage {
+func serverOutputJSON(t *serverTest, p *iperf3wire.Params, res *Result) json.RawMessage {
 	type connected struct {
 		Socket     int    `json:"socket"`
 		LocalHost  string `json:"local_host"`
@@ -229,7 +197,7 @@ func jsonInterval(id int, iv Interval, udp, sender bool) map[string]any {
 	case udp && !sender:
 		m["jitter_ms"], m["lost_packets"], m["packets"] = iv.JitterMs, iv.LostPackets, iv.Packets
 		if iv.Packets > 0 {
-			m["lost_percent"] = 100 * float64(iv.LostPackets) / float64(iv.Packets)
+			m["lost_percent"] = iperf3text.LostPercent(iv.LostPackets, iv.Packets)
 		}
 	case udp:
 		m["packets"] = iv.Packets

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // iperf3's own bounds on parameters (iperf.h).
@@ -46,24 +48,24 @@ type rawParamFlags struct {
 
 // decodeParams decodes the parameter JSON leniently (numbers may be floats
 // or huge) and notes keys this server cannot honour.
-func decodeParams(raw json.RawMessage) (*Params, *paramError) {
-	var p Params
+func decodeParams(raw json.RawMessage) (*iperf3wire.Params, *paramError) {
+	var p iperf3wire.Params
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, refuse(IERECVPARAMS, "parameters: %v", err)
+		return nil, refuse(iperf3wire.IERECVPARAMS, "parameters: %v", err)
 	}
 	var f rawParamFlags
 	_ = json.Unmarshal(raw, &f)
 	if f.SCTP != nil && *f.SCTP {
-		return &p, refuse(IEUNIMP, "parameters: SCTP is not supported; use TCP or UDP")
+		return &p, refuse(iperf3wire.IEUNIMP, "parameters: SCTP is not supported; use TCP or UDP")
 	}
 	if f.MPTCP != nil && *f.MPTCP {
-		return &p, refuse(IEUNIMP, "parameters: MPTCP is not supported")
+		return &p, refuse(iperf3wire.IEUNIMP, "parameters: MPTCP is not supported")
 	}
 	return &p, nil
 }
 
 // checkParams applies iperf3's rules and this server's limits.
-func (s *Server) checkParams(p *Params) *paramError {
+func (s *Server) checkParams(p *iperf3wire.Params) *paramError {
 	udp := p.UDP
 	parallel := p.Parallel.Int()
 	if parallel == 0 {
@@ -71,33 +73,33 @@ func (s *Server) checkParams(p *Params) *paramError {
 	}
 	switch {
 	case p.Time < 0 || p.Time > maxTimeSeconds:
-		return refuse(IEDURATION, "duration %v s; allowed 0..%d", float64(p.Time), maxTimeSeconds)
+		return refuse(iperf3wire.IEDURATION, "duration %v s; allowed 0..%d", float64(p.Time), maxTimeSeconds)
 	case p.Omit < 0 || p.Omit > maxOmitSeconds:
-		return refuse(IEOMIT, "omit %v s; allowed 0..%d", float64(p.Omit), maxOmitSeconds)
+		return refuse(iperf3wire.IEOMIT, "omit %v s; allowed 0..%d", float64(p.Omit), maxOmitSeconds)
 	case p.Num < 0 || p.BlockCount < 0:
-		return refuse(IERECVPARAMS, "bytes (-n) and blocks (-k) must not be negative")
+		return refuse(iperf3wire.IERECVPARAMS, "bytes (-n) and blocks (-k) must not be negative")
 	case parallel < 1 || parallel > int64(s.maxParallel()):
-		return refuse(IENUMSTREAMS, "%d parallel streams; this server allows 1..%d", parallel, s.maxParallel())
+		return refuse(iperf3wire.IENUMSTREAMS, "%d parallel streams; this server allows 1..%d", parallel, s.maxParallel())
 	case p.Reverse && p.Bidirectional:
 		return refuse(ieReverseBidir, "reverse and bidirectional together")
 	case p.Window < 0 || p.Window > maxSocketBuffer:
-		return refuse(IEBUFSIZE, "window %d; allowed 0..%d", p.Window.Int(), maxSocketBuffer)
+		return refuse(iperf3wire.IEBUFSIZE, "window %d; allowed 0..%d", p.Window.Int(), maxSocketBuffer)
 	case p.MSS < 0 || p.MSS > maxMSS:
 		return refuse(ieMSS, "MSS %d; allowed 0..%d", p.MSS.Int(), maxMSS)
 	case p.TOS < 0 || p.TOS > 255:
 		return refuse(ieBadTOS, "TOS %d; allowed 0..255", p.TOS.Int())
 	case p.Bandwidth < 0 || p.FQRate < 0:
-		return refuse(IERECVPARAMS, "bitrate must not be negative")
+		return refuse(iperf3wire.IERECVPARAMS, "bitrate must not be negative")
 	case !udp && (p.Len < 0 || p.Len > maxTCPBlockSize):
-		return refuse(IEBLOCKSIZE, "block size %d; allowed 1..%d", p.Len.Int(), maxTCPBlockSize)
+		return refuse(iperf3wire.IEBLOCKSIZE, "block size %d; allowed 1..%d", p.Len.Int(), maxTCPBlockSize)
 	case udp && p.Len != 0 && (p.Len < minUDPBlockSize || p.Len > maxUDPBlockSize):
-		return refuse(IEUDPBLOCKSIZE, "UDP datagram size %d; allowed %d..%d", p.Len.Int(), minUDPBlockSize, maxUDPBlockSize)
+		return refuse(iperf3wire.IEUDPBLOCKSIZE, "UDP datagram size %d; allowed %d..%d", p.Len.Int(), minUDPBlockSize, maxUDPBlockSize)
 	}
 	if maxDur := s.maxDuration(); maxDur > 0 {
 		d := time.Duration(float64(p.Time+p.Omit) * float64(time.Second))
 		untimed := p.Time == 0 && p.Num == 0 && p.BlockCount == 0 // -t 0: forever
 		if d > maxDur || untimed {
-			return refuse(IEDURATION, "duration + omit %s; this server allows up to %s", d, maxDur)
+			return refuse(iperf3wire.IEDURATION, "duration + omit %s; this server allows up to %s", d, maxDur)
 		}
 	}
 	if s.MaxBitrate > 0 {
@@ -107,7 +109,7 @@ func (s *Server) checkParams(p *Params) *paramError {
 		}
 		for _, rate := range []int64{p.Bandwidth.Int(), p.FQRate.Int()} {
 			if rate > 0 && (rate > s.MaxBitrate || rate*mult > s.MaxBitrate) {
-				return refuse(IETOTALRATE, "total bitrate %d bit/s (-b × -P); this server allows up to %d", rate*mult, s.MaxBitrate)
+				return refuse(iperf3wire.IETOTALRATE, "total bitrate %d bit/s (-b × -P); this server allows up to %d", rate*mult, s.MaxBitrate)
 			}
 		}
 	}
@@ -115,7 +117,7 @@ func (s *Server) checkParams(p *Params) *paramError {
 }
 
 // testFromParams describes the client's request as a Test (Host empty).
-func testFromParams(p *Params) Test {
+func testFromParams(p *iperf3wire.Params) Test {
 	t := Test{
 		Protocol:        TCP,
 		Reverse:         p.Reverse,

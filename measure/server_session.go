@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // serverTest is one test from its control connection's cookie to its end:
@@ -41,7 +43,7 @@ type acceptedStream struct {
 // ctrlEvent is one state byte read from the control connection, or the
 // error that ended reading.
 type ctrlEvent struct {
-	state State
+	state iperf3wire.State
 	err   error
 }
 
@@ -71,7 +73,7 @@ func (t *serverTest) addTCPStream(conn net.Conn, seq uint64) bool {
 
 // testFailure ends a test: what to tell the client and what to record.
 type testFailure struct {
-	send  State // 0: nothing; ServerErrorSt: num/errno follow; ServerTerminate
+	send  iperf3wire.State // 0: nothing; ServerErrorSt: num/errno follow; ServerTerminate
 	num   int32
 	errno int32
 	err   error // wraps the sentinel that classifies it
@@ -80,7 +82,7 @@ type testFailure struct {
 func (f *testFailure) Error() string { return f.err.Error() }
 
 func failWith(num int32, errno syscall.Errno, code ResultCode, op string, err error) *testFailure {
-	return &testFailure{send: ServerErrorSt, num: num, errno: int32(errno), err: newError(code, op, err)}
+	return &testFailure{send: iperf3wire.ServerError, num: num, errno: int32(errno), err: newError(code, op, err)}
 }
 
 func failSilently(code ResultCode, op string, err error) *testFailure {
@@ -102,7 +104,7 @@ func (t *serverTest) run(parent context.Context) (ServedTest, func()) {
 	log := s.log().With("client", t.client)
 	res, fail := t.serve(ctx, &st)
 	if fail != nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrServerEnded) {
-		fail = &testFailure{send: ServerTerminate, err: newError(CodeServerError, "server", ErrServerEnded)}
+		fail = &testFailure{send: iperf3wire.ServerTerminate, err: newError(CodeServerError, "server", ErrServerEnded)}
 	}
 	st.End = time.Now()
 	if fail == nil {
@@ -130,17 +132,17 @@ func (t *serverTest) run(parent context.Context) (ServedTest, func()) {
 func (t *serverTest) tell(f *testFailure) {
 	_ = t.ctrl.SetWriteDeadline(time.Now().Add(time.Second))
 	switch f.send {
-	case ServerErrorSt:
-		_ = WriteServerError(t.ctrl, f.num, f.errno)
-	case ServerTerminate:
-		_ = WriteState(t.ctrl, ServerTerminate)
+	case iperf3wire.ServerError:
+		_ = iperf3wire.WriteServerError(t.ctrl, f.num, f.errno)
+	case iperf3wire.ServerTerminate:
+		_ = iperf3wire.WriteState(t.ctrl, iperf3wire.ServerTerminate)
 	}
 }
 
 // send writes one state byte.
-func (t *serverTest) send(s State) error {
+func (t *serverTest) send(s iperf3wire.State) error {
 	_ = t.ctrl.SetWriteDeadline(t.writeDeadline())
-	return WriteState(t.ctrl, s)
+	return iperf3wire.WriteState(t.ctrl, s)
 }
 
 func (t *serverTest) writeDeadline() time.Time {
@@ -187,13 +189,13 @@ func ioFailure(op string, num int32, err error) *testFailure {
 // serve runs the control state machine of iperf3's protocol (iperf_server_api.c).
 func (t *serverTest) serve(ctx context.Context, st *ServedTest) (*Result, *testFailure) {
 	s := t.srv
-	if err := t.send(ParamExchange); err != nil {
+	if err := t.send(iperf3wire.ParamExchange); err != nil {
 		return nil, ioFailure("control: send PARAM_EXCHANGE", 0, err)
 	}
 	_ = t.ctrl.SetReadDeadline(s.deadline())
 	var raw json.RawMessage
-	if err := ReadJSON(t.ctrl, MaxParamsJSON, &raw); err != nil {
-		return nil, ioFailure("control: read parameters", IERECVPARAMS, err)
+	if err := iperf3wire.ReadJSON(t.ctrl, iperf3wire.MaxParamsJSON, &raw); err != nil {
+		return nil, ioFailure("control: read parameters", iperf3wire.IERECVPARAMS, err)
 	}
 	p, perr := decodeParams(raw)
 	if p != nil {
@@ -206,7 +208,7 @@ func (t *serverTest) serve(ctx context.Context, st *ServedTest) (*Result, *testF
 		}
 		user, err := s.authKey.check(token, time.Now())
 		if err != nil {
-			return nil, failWith(IEAUTHTEST, 0, CodeAuthFailed, "auth", err)
+			return nil, failWith(iperf3wire.IEAUTHTEST, 0, CodeAuthFailed, "auth", err)
 		}
 		s.log().Debug("client authenticated", "client", t.client, "user", user)
 	}
@@ -217,7 +219,7 @@ func (t *serverTest) serve(ctx context.Context, st *ServedTest) (*Result, *testF
 		return nil, failWith(perr.num, 0, CodeServerError, "parameters", perr)
 	}
 	if p.UDP && t.sr.udp == nil {
-		return nil, failWith(IEUNIMP, 0, CodeServerError, "parameters", errors.New("UDP needs a TCP listener with an IP address"))
+		return nil, failWith(iperf3wire.IEUNIMP, 0, CodeServerError, "parameters", errors.New("UDP needs a TCP listener with an IP address"))
 	}
 
 	cfg := streamConfigFromParams(p)
@@ -252,10 +254,10 @@ func (t *serverTest) serve(ctx context.Context, st *ServedTest) (*Result, *testF
 		streams[i] = newDataStream(id, i >= nRecv, c, cfg)
 	}
 
-	if err := t.send(TestStart); err != nil {
+	if err := t.send(iperf3wire.TestStart); err != nil {
 		return nil, ioFailure("control: send TEST_START", 0, err)
 	}
-	if err := t.send(TestRunning); err != nil {
+	if err := t.send(iperf3wire.TestRunning); err != nil {
 		return nil, ioFailure("control: send TEST_RUNNING", 0, err)
 	}
 	return t.runData(ctx, st, p, cfg, streams)
@@ -301,7 +303,7 @@ func (t *serverTest) createStreams(ctx context.Context, udp bool, n int) ([]net.
 			s.mu.Unlock()
 		}()
 	}
-	if err := t.send(CreateStreams); err != nil {
+	if err := t.send(iperf3wire.CreateStreams); err != nil {
 		return nil, ioFailure("control: send CREATE_STREAMS", 0, err)
 	}
 
@@ -339,7 +341,7 @@ func (t *serverTest) createStreams(ctx context.Context, udp bool, n int) ([]net.
 			if ctx.Err() != nil {
 				return nil, failSilently(CodeServerError, "streams", context.Cause(ctx))
 			}
-			return nil, failWith(IESTREAMACCEPT, syscall.ETIMEDOUT, CodeTimeout, "streams",
+			return nil, failWith(iperf3wire.IESTREAMACCEPT, syscall.ETIMEDOUT, CodeTimeout, "streams",
 				fmt.Errorf("%w: %d of %d data streams connected within the idle timeout", ErrTimeout, len(conns)+len(tcp), n))
 		}
 	}
@@ -359,7 +361,7 @@ func (t *serverTest) createStreams(ctx context.Context, udp bool, n int) ([]net.
 
 // readOneState reads one state byte and delivers it (or the error).
 func (t *serverTest) readOneState(ev chan<- ctrlEvent) {
-	st, err := ReadState(t.ctrl)
+	st, err := iperf3wire.ReadState(t.ctrl)
 	ev <- ctrlEvent{state: st, err: err} // cap 1, one send: never blocks
 }
 
@@ -369,15 +371,15 @@ func (t *serverTest) unexpected(phase string, e ctrlEvent) *testFailure {
 	switch {
 	case e.err != nil:
 		return ioFailure(phase+": control", 0, e.err)
-	case e.state == ClientTerminate:
+	case e.state == iperf3wire.ClientTerminate:
 		return failSilently(CodeProtocolError, phase, ErrClientAborted)
 	}
-	return failWith(IEMESSAGE, 0, CodeProtocolError, phase, fmt.Errorf("%w: unexpected control message %s", ErrProtocol, e.state))
+	return failWith(iperf3wire.IEMESSAGE, 0, CodeProtocolError, phase, fmt.Errorf("%w: unexpected control message %s", ErrProtocol, e.state))
 }
 
 // runData runs the data phase until the client's TEST_END, then exchanges
 // results.
-func (t *serverTest) runData(ctx context.Context, st *ServedTest, p *Params, cfg streamConfig, streams []*dataStream) (*Result, *testFailure) {
+func (t *serverTest) runData(ctx context.Context, st *ServedTest, p *iperf3wire.Params, cfg streamConfig, streams []*dataStream) (*Result, *testFailure) {
 	s := t.srv
 	// The server gives up on a test that outlives what it asked for.
 	var limit time.Duration
@@ -410,13 +412,13 @@ func (t *serverTest) runData(ctx context.Context, st *ServedTest, p *Params, cfg
 	go func() {
 		defer close(readerDone)
 		for {
-			st, err := ReadState(t.ctrl)
+			st, err := iperf3wire.ReadState(t.ctrl)
 			select {
 			case ev <- ctrlEvent{state: st, err: err}:
 			case <-readerQuit:
 				return
 			}
-			if err != nil || st == TestEnd || st == ClientTerminate {
+			if err != nil || st == iperf3wire.TestEnd || st == iperf3wire.ClientTerminate {
 				return
 			}
 		}
@@ -450,9 +452,9 @@ wait:
 			switch {
 			case e.err != nil:
 				return nil, ioFailure("data phase: control", 0, e.err)
-			case e.state == TestEnd:
+			case e.state == iperf3wire.TestEnd:
 				break wait
-			case e.state == TestStart || e.state == TestRunning:
+			case e.state == iperf3wire.TestStart || e.state == iperf3wire.TestRunning:
 				// harmless echoes
 			default:
 				return nil, t.unexpected("data phase", e)
@@ -463,21 +465,21 @@ wait:
 			if ctx.Err() != nil {
 				return nil, failSilently(CodeServerError, "data phase", context.Cause(ctx))
 			}
-			return nil, failWith(IEDURATION, 0, CodeTimeout, "data phase",
+			return nil, failWith(iperf3wire.IEDURATION, 0, CodeTimeout, "data phase",
 				fmt.Errorf("%w: the test ran past its length plus %s grace, or past the server's maximum duration", ErrTimeout, serverGrace))
 		case now := <-ticker.C:
 			b := dp.progress()
 			if b != lastBytes {
 				lastBytes, lastProgress = b, now
 			} else if idle > 0 && now.Sub(lastProgress) >= idle {
-				return nil, failWith(IENOMSG, 0, CodeTimeout, "data phase",
+				return nil, failWith(iperf3wire.IENOMSG, 0, CodeTimeout, "data phase",
 					fmt.Errorf("%w: no data moved for the idle timeout (%s)", ErrTimeout, idle))
 			}
 			if s.MaxBitrate > 0 {
 				rate, ok := window.rate(now, b, started, s.MaxBitrateAveraging)
 				if ok {
 					if rate > float64(s.MaxBitrate)*1.05 {
-						return nil, failWith(IETOTALRATE, 0, CodeServerError, "data phase",
+						return nil, failWith(iperf3wire.IETOTALRATE, 0, CodeServerError, "data phase",
 							fmt.Errorf("measured %.0f bit/s; this server allows up to %d", rate, s.MaxBitrate))
 					}
 				}
@@ -495,17 +497,17 @@ wait:
 		local.CongestionUsed = p.CongestionUsed
 	}
 
-	if err := t.send(ExchangeResults); err != nil {
+	if err := t.send(iperf3wire.ExchangeResults); err != nil {
 		return nil, ioFailure("control: send EXCHANGE_RESULTS", 0, err)
 	}
 	_ = t.ctrl.SetReadDeadline(s.deadline())
 	var rawResults json.RawMessage
-	if err := ReadJSON(t.ctrl, maxClientResultsJSON, &rawResults); err != nil {
-		return nil, ioFailure("control: read results", IERECVRESULTS, err)
+	if err := iperf3wire.ReadJSON(t.ctrl, maxClientResultsJSON, &rawResults); err != nil {
+		return nil, ioFailure("control: read results", iperf3wire.IERECVRESULTS, err)
 	}
-	var remote Results
+	var remote iperf3wire.Results
 	if err := json.Unmarshal(rawResults, &remote); err != nil {
-		return nil, failWith(IERECVRESULTS, 0, CodeProtocolError, "control: read results", fmt.Errorf("%w: results JSON: %v", ErrProtocol, err))
+		return nil, failWith(iperf3wire.IERECVRESULTS, 0, CodeProtocolError, "control: read results", fmt.Errorf("%w: results JSON: %v", ErrProtocol, err))
 	}
 	if cfg.Omit > 0 {
 		received := map[int64]bool{}
@@ -535,15 +537,15 @@ wait:
 		res.ServerOutputText, res.ServerOutputJSON = local.ServerOutputText, local.ServerOutputJSON
 	}
 	_ = t.ctrl.SetWriteDeadline(t.writeDeadline())
-	if err := WriteJSON(t.ctrl, local); err != nil {
+	if err := iperf3wire.WriteJSON(t.ctrl, local); err != nil {
 		return nil, ioFailure("control: send results", 0, err)
 	}
-	if err := t.send(DisplayResults); err != nil {
+	if err := t.send(iperf3wire.DisplayResults); err != nil {
 		return nil, ioFailure("control: send DISPLAY_RESULTS", 0, err)
 	}
 	// IPERF_DONE, or the client just closing, ends the test; it was served.
 	_ = t.ctrl.SetReadDeadline(s.deadline())
-	if state, err := ReadState(t.ctrl); err == nil && state != IperfDone {
+	if state, err := iperf3wire.ReadState(t.ctrl); err == nil && state != iperf3wire.IperfDone {
 		s.log().Debug("unexpected message after DISPLAY_RESULTS", "client", t.client, "state", state)
 	}
 	return res, nil
@@ -553,7 +555,7 @@ wait:
 // which do not report how many datagrams they sent during -O: for streams
 // this server received, the highest sequence it had seen when the omit
 // period ended stands in for it (they differ by what was in flight).
-func fillOmittedPackets(raw json.RawMessage, remote *Results, local *Results, received map[int64]bool) {
+func fillOmittedPackets(raw json.RawMessage, remote *iperf3wire.Results, local *iperf3wire.Results, received map[int64]bool) {
 	var probe struct {
 		Streams []struct {
 			OmittedPackets *json.RawMessage `json:"omitted_packets"`
@@ -567,7 +569,7 @@ func fillOmittedPackets(raw json.RawMessage, remote *Results, local *Results, re
 			return // the client reports it
 		}
 	}
-	ours := map[int64]Number{}
+	ours := map[int64]iperf3wire.Number{}
 	for _, s := range local.Streams {
 		if s.OmittedPackets > 0 && received[s.ID.Int()] {
 			ours[s.ID.Int()] = s.OmittedPackets

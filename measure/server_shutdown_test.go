@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/iperfmon/iperfmon/internal/servertest"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/stretchr/testify/require"
@@ -142,9 +143,9 @@ func TestServerShutdownKeepsStreamsFlowing(t *testing.T) {
 	ts := servertest.Start(t, srv, "127.0.0.1:0")
 	rc := servertest.DialRaw(t, ts)
 	rc.SendCookie()
-	rc.ExpectState(measure.ParamExchange)
+	rc.ExpectState(iperf3wire.ParamExchange)
 	rc.SendJSON(servertest.TCPParams(1, 1))
-	rc.ExpectState(measure.CreateStreams)
+	rc.ExpectState(iperf3wire.CreateStreams)
 
 	shut := make(chan error, 1)
 	go func() { shut <- srv.Shutdown(context.Background()) }()
@@ -153,8 +154,8 @@ func TestServerShutdownKeepsStreamsFlowing(t *testing.T) {
 	require.Contains(t, r.Output(), "the server is busy running a test")
 
 	rc.Stream(rc.Cookie)
-	rc.ExpectState(measure.TestStart)
-	rc.ExpectState(measure.TestRunning)
+	rc.ExpectState(iperf3wire.TestStart)
+	rc.ExpectState(iperf3wire.TestRunning)
 	rc.C.Close()
 	select {
 	case err := <-shut:

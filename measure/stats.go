@@ -3,6 +3,8 @@ package measure
 import (
 	"math"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // sampleMark is a stream's counters at the start of the current interval.
@@ -221,14 +223,14 @@ func (d *dataPhase) elapsed() float64 {
 // Results returns this end's results JSON: CPU use since start and one entry
 // per stream (sender: bytes sent; receiver: bytes received, jitter, lost...).
 // It stops the data phase first if that has not happened.
-func (d *dataPhase) Results() *Results {
+func (d *dataPhase) Results() *iperf3wire.Results {
 	d.Stop()
-	r := &Results{
-		CPUUtilTotal:   Number(d.cpu.TotalPercent),
-		CPUUtilUser:    Number(d.cpu.UserPercent),
-		CPUUtilSystem:  Number(d.cpu.SystemPercent),
+	r := &iperf3wire.Results{
+		CPUUtilTotal:   iperf3wire.Number(d.cpu.TotalPercent),
+		CPUUtilUser:    iperf3wire.Number(d.cpu.UserPercent),
+		CPUUtilSystem:  iperf3wire.Number(d.cpu.SystemPercent),
 		CongestionUsed: d.congestion,
-		Streams:        make([]StreamResults, 0, len(d.streams)),
+		Streams:        make([]iperf3wire.StreamResults, 0, len(d.streams)),
 	}
 	anySender := false
 	for _, s := range d.streams {
@@ -242,22 +244,22 @@ func (d *dataPhase) Results() *Results {
 	}
 	end := d.elapsed()
 	for _, s := range d.streams {
-		sr := StreamResults{
-			ID:             Number(s.ID),
-			Bytes:          Number(s.bytes.Load() - s.omitBytes.Load()),
+		sr := iperf3wire.StreamResults{
+			ID:             iperf3wire.Number(s.ID),
+			Bytes:          iperf3wire.Number(s.bytes.Load() - s.omitBytes.Load()),
 			Retransmits:    -1,
-			Packets:        Number(s.packets.Load()),
-			OmittedPackets: Number(s.omitPackets.Load()),
+			Packets:        iperf3wire.Number(s.packets.Load()),
+			OmittedPackets: iperf3wire.Number(s.omitPackets.Load()),
 			StartTime:      0,
-			EndTime:        Number(end),
+			EndTime:        iperf3wire.Number(end),
 		}
 		if !s.Sender {
-			sr.Jitter = Number(math.Float64frombits(s.jitter.Load()))
-			sr.Errors = Number(s.lost.Load())
-			sr.OmittedErrors = Number(s.omitLost.Load())
+			sr.Jitter = iperf3wire.Number(math.Float64frombits(s.jitter.Load()))
+			sr.Errors = iperf3wire.Number(s.lost.Load())
+			sr.OmittedErrors = iperf3wire.Number(s.omitLost.Load())
 		}
 		if s.Sender && d.hasRetrans && s.tcpi.samples > 0 {
-			sr.Retransmits = Number(max(s.tcpi.retrans-s.tcpi.retransBase, 0))
+			sr.Retransmits = iperf3wire.Number(max(s.tcpi.retrans-s.tcpi.retransBase, 0))
 		}
 		r.Streams = append(r.Streams, sr)
 	}
@@ -268,12 +270,12 @@ func (d *dataPhase) Results() *Results {
 // one DirectionResult per direction (Forward first). isClient says which end
 // this is, so that "forward" always means client → server. Sender figures
 // come from whichever end sent on a stream, receiver figures from the other.
-func buildDirections(cfg streamConfig, isClient bool, d *dataPhase, local, remote *Results) []DirectionResult {
+func buildDirections(cfg streamConfig, isClient bool, d *dataPhase, local, remote *iperf3wire.Results) []DirectionResult {
 	if local == nil && d != nil {
 		local = d.Results()
 	}
-	byID := func(r *Results) map[int64]*StreamResults {
-		m := map[int64]*StreamResults{}
+	byID := func(r *iperf3wire.Results) map[int64]*iperf3wire.StreamResults {
+		m := map[int64]*iperf3wire.StreamResults{}
 		if r != nil {
 			for i := range r.Streams {
 				m[r.Streams[i].ID.Int()] = &r.Streams[i]
@@ -310,7 +312,7 @@ func buildDirections(cfg streamConfig, isClient bool, d *dataPhase, local, remot
 }
 
 // streamResult merges one stream's two views.
-func streamResult(cfg streamConfig, s *dataStream, local, remote *StreamResults) StreamResult {
+func streamResult(cfg streamConfig, s *dataStream, local, remote *iperf3wire.StreamResults) StreamResult {
 	snd, rcv := local, remote
 	if !s.Sender {
 		snd, rcv = remote, local

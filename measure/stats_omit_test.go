@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -40,9 +41,9 @@ func TestUDPLossAfterOmitOlderReceiver(t *testing.T) {
 			cfg := streamConfig{Protocol: UDP, Length: length, Omit: time.Duration(min(tt.omitSent, 1)) * time.Second}
 			d := &dataPhase{cfg: cfg}
 			d.streams = append(d.streams, newDataStream(1, true, nil, cfg))
-			local := &Results{Streams: []StreamResults{{
-				ID: 1, Bytes: Number((4000 - tt.omitSent) * length), Retransmits: -1,
-				Packets: 4000, OmittedPackets: Number(tt.omitSent), EndTime: 3,
+			local := &iperf3wire.Results{Streams: []iperf3wire.StreamResults{{
+				ID: 1, Bytes: iperf3wire.Number((4000 - tt.omitSent) * length), Retransmits: -1,
+				Packets: 4000, OmittedPackets: iperf3wire.Number(tt.omitSent), EndTime: 3,
 			}}}
 			raw := fmt.Sprintf(`{"cpu_util_total": 1, "cpu_util_user": 1, "cpu_util_system": 0, "sender_has_retransmits": -1,
 				"streams": [{"id": 1, "bytes": %d, "retransmits": -1, "jitter": 0.0001, "errors": 200%s, "packets": 4000,

@@ -38,6 +38,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // streamConfig is the part of a test that shapes its data streams; both
@@ -70,7 +72,7 @@ type streamConfig struct {
 // streamConfigFromParams derives the stream settings from the parameter JSON.
 // Interval is not part of the parameters; it defaults to DefaultInterval and
 // the client may override it.
-func streamConfigFromParams(p *Params) streamConfig {
+func streamConfigFromParams(p *iperf3wire.Params) streamConfig {
 	cfg := streamConfig{
 		Protocol:   TCP,
 		Length:     int(clampNonNeg(p.Len.Int())),

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -57,7 +58,7 @@ func udpPair(t testing.TB) (a, b *net.UDPConn) {
 type pairRun struct {
 	cfg            streamConfig
 	client, server *dataPhase
-	cres, sres     *Results
+	cres, sres     *iperf3wire.Results
 }
 
 func startPair(t *testing.T, cfg streamConfig, clientSends []bool) *pairRun {
@@ -369,7 +370,7 @@ func TestEngineOmitDelaysBudget(t *testing.T) {
 // craft builds one iperf3 UDP datagram.
 func craft(length int, seq uint64, sent time.Time, counters64 bool) []byte {
 	b := make([]byte, length)
-	PutUDPHeader(b, UDPHeader{Sec: uint32(sent.Unix()), Usec: uint32(sent.Nanosecond() / 1000), Seq: seq}, counters64)
+	iperf3wire.PutUDPHeader(b, iperf3wire.UDPHeader{Sec: uint32(sent.Unix()), Usec: uint32(sent.Nanosecond() / 1000), Seq: seq}, counters64)
 	return b
 }
 
@@ -429,7 +430,7 @@ func TestUDPAccounting(t *testing.T) {
 
 	t.Run("not data", func(t *testing.T) {
 		s := newDataStream(1, false, nil, streamConfig{Protocol: UDP, Length: 64})
-		hs := binary.BigEndian.AppendUint32(nil, UDPConnectMsg)
+		hs := binary.BigEndian.AppendUint32(nil, iperf3wire.UDPConnectMsg)
 		require.False(t, s.onDatagram(hs, base))
 		require.False(t, s.onDatagram(make([]byte, 11), base))
 		require.False(t, s.onDatagram(craft(64, 0, base, false), base))
@@ -444,7 +445,7 @@ func TestUDPReceiverOverSocket(t *testing.T) {
 	cfg := streamConfig{Protocol: UDP, Length: 200, Interval: time.Second}
 	tx, rx := udpPair(t)
 	dp := startDataPhase(context.Background(), cfg, []*dataStream{newDataStream(1, false, rx, cfg)})
-	_, err := tx.Write(binary.BigEndian.AppendUint32(nil, UDPConnectReply))
+	_, err := tx.Write(binary.BigEndian.AppendUint32(nil, iperf3wire.UDPConnectReply))
 	require.NoError(t, err)
 	for _, seq := range []uint64{1, 2, 3, 6, 7, 5, 8, 10} {
 		_, err := tx.Write(craft(200, seq, time.Now(), false))
@@ -529,7 +530,7 @@ func TestSumsDoNotOverflow(t *testing.T) {
 }
 
 func TestStreamConfigFromParams(t *testing.T) {
-	p := &Params{UDP: true, Omit: 2, Time: 5, Num: 0, BlockCount: 7, Len: 1400, Bandwidth: 1 << 20, UDPCounters64: 1, Window: -1}
+	p := &iperf3wire.Params{UDP: true, Omit: 2, Time: 5, Num: 0, BlockCount: 7, Len: 1400, Bandwidth: 1 << 20, UDPCounters64: 1, Window: -1}
 	cfg := streamConfigFromParams(p)
 	require.Equal(t, UDP, cfg.Protocol)
 	require.Equal(t, 2*time.Second, cfg.Omit)
@@ -541,7 +542,7 @@ func TestStreamConfigFromParams(t *testing.T) {
 	require.Zero(t, cfg.Window)
 	require.Equal(t, DefaultInterval, cfg.Interval)
 
-	cfg = streamConfigFromParams(&Params{TCP: true})
+	cfg = streamConfigFromParams(&iperf3wire.Params{TCP: true})
 	require.Equal(t, TCP, cfg.Protocol)
 	require.Equal(t, DefaultTCPLength, cfg.Length)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // Portable UDP loops: one datagram per syscall, no allocation per datagram.
@@ -128,9 +130,9 @@ func (s *dataStream) onDatagram(b []byte, now time.Time) bool {
 // accountDatagram is onDatagram without publishing the counters, so that a
 // batch of datagrams costs one set of atomic stores (publishRx).
 func (s *dataStream) accountDatagram(b []byte, now time.Time) bool {
-	hdr := udpHeaderSize32
+	hdr := iperf3wire.UDPHeaderSize32
 	if s.cfg.Counters64 {
-		hdr = udpHeaderSize64
+		hdr = iperf3wire.UDPHeaderSize64
 	}
 	if len(b) < hdr {
 		return false

@@ -3,6 +3,8 @@ package measure
 import (
 	"math"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // Batched UDP loops, used when the platform gives a stream batch primitives
@@ -64,11 +66,11 @@ func (d *dataPhase) sendUDPBatch(s *dataStream, tx udpBatchTx) error {
 			s.snapshotOmit()
 		}
 		now := time.Now()
-		h := UDPHeader{Sec: uint32(now.Unix()), Usec: uint32(now.Nanosecond() / 1000)}
+		h := iperf3wire.UDPHeader{Sec: uint32(now.Unix()), Usec: uint32(now.Nanosecond() / 1000)}
 		next := uint64(s.packets.Load()) + 1
 		for i := range n {
 			h.Seq = next + uint64(i)
-			PutUDPHeader(buf[i*size:], h, d.cfg.Counters64)
+			iperf3wire.PutUDPHeader(buf[i*size:], h, d.cfg.Counters64)
 		}
 		sent, err := tx.send(n)
 		if sent > 0 {

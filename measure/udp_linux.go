@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -259,7 +260,7 @@ func newMmsgRx(c *net.UDPConn, cfg streamConfig, gro bool) *mmsgRx {
 	if r.gro {
 		r.slot, slots = groSlotSize, groSlots
 	} else {
-		r.slot = max(cfg.Length, udpHeaderSize64)
+		r.slot = max(cfg.Length, iperf3wire.UDPHeaderSize64)
 		slots = min(mmsgMax, max(1, batchBufMax/r.slot))
 	}
 	r.buf = make([]byte, slots*r.slot)

@@ -1,12 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,29 +20,9 @@ import (
 // function waits for it and returns the bytes it received.
 func oneOffStock(t *testing.T) (string, func() float64) {
 	t.Helper()
-	bin := testenv.RequireTool(t, "iperf3")
-	port := stockiperf.FreePort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "-s", "-1", "-J", "-B", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	// A probe connection would be the one-off server's test: watch
-	// /proc/net/tcp for the listening socket instead.
-	suffix := fmt.Sprintf(":%04X 00000000:0000 0A", port)
-	require.Eventually(t, func() bool {
-		b, err := os.ReadFile("/proc/net/tcp")
-		return err == nil && strings.Contains(string(b), suffix)
-	}, 10*time.Second, 10*time.Millisecond, "iperf3 -s did not listen")
-	return strconv.Itoa(port), func() float64 {
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Fatal("iperf3 -s -1 did not exit")
-		}
+	srv := stockiperf.Start(t, testenv.RequireTool(t, "iperf3"), "127.0.0.1", "-1", "-J")
+	return strconv.Itoa(srv.Port), func() float64 {
+		out := srv.Wait(t, 20*time.Second)
 		var doc struct {
 			End struct {
 				SumReceived struct {
@@ -55,8 +30,8 @@ func oneOffStock(t *testing.T) (string, func() float64) {
 				} `json:"sum_received"`
 			} `json:"end"`
 		}
-		require.NoError(t, json.Unmarshal(out.Bytes(), &doc), out.String())
-		require.Positive(t, doc.End.SumReceived.Bytes, out.String())
+		require.NoError(t, json.Unmarshal(out, &doc), string(out))
+		require.Positive(t, doc.End.SumReceived.Bytes, string(out))
 		return doc.End.SumReceived.Bytes
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iperfmon/iperfmon/measure"
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -27,23 +27,20 @@ func DialRaw(t testing.TB, ts *Server) *RawClient {
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	return &RawClient{T: t, TS: ts, C: c, Cookie: measure.NewCookie()}
+	return &RawClient{T: t, TS: ts, C: c, Cookie: iperf3wire.NewCookie()}
 }
 
-// CookieBytes is a cookie as it goes on the wire.
-func CookieBytes(c string) []byte { return append([]byte(c), 0) }
-
 // SendCookie sends this client's cookie.
-func (r *RawClient) SendCookie() { r.T.Helper(); r.Write(CookieBytes(r.Cookie)) }
+func (r *RawClient) SendCookie() { r.T.Helper(); r.Write(iperf3wire.CookieBytes(r.Cookie)) }
 
 // ExpectState reads one state and requires it to be want.
-func (r *RawClient) ExpectState(want measure.State) {
+func (r *RawClient) ExpectState(want iperf3wire.State) {
 	r.T.Helper()
-	got, err := measure.ReadState(r.C)
+	got, err := iperf3wire.ReadState(r.C)
 	require.NoError(r.T, err, "waiting for %s", want)
-	if got == measure.ServerErrorSt {
-		se, _ := measure.ReadServerError(r.C)
-		r.T.Fatalf("got SERVER_ERROR %v, want %s", se, want)
+	if got == iperf3wire.ServerError {
+		num, errno, _ := iperf3wire.ReadServerError(r.C)
+		r.T.Fatalf("got SERVER_ERROR %d (%s), errno %d, want %s", num, iperf3wire.ErrorText(num), errno, want)
 	}
 	require.Equal(r.T, want, got)
 }
@@ -51,12 +48,12 @@ func (r *RawClient) ExpectState(want measure.State) {
 // ExpectServerError reads SERVER_ERROR and returns its numbers.
 func (r *RawClient) ExpectServerError() (num, errno int32) {
 	r.T.Helper()
-	got, err := measure.ReadState(r.C)
+	got, err := iperf3wire.ReadState(r.C)
 	require.NoError(r.T, err)
-	require.Equal(r.T, measure.ServerErrorSt, got)
-	se, err := measure.ReadServerError(r.C)
+	require.Equal(r.T, iperf3wire.ServerError, got)
+	num, errno, err = iperf3wire.ReadServerError(r.C)
 	require.NoError(r.T, err)
-	return se.Num, se.Errno
+	return num, errno
 }
 
 // ExpectClosed requires the server to close the connection (EOF or reset)
@@ -71,12 +68,12 @@ func (r *RawClient) ExpectClosed(d time.Duration) {
 }
 
 // SendJSON sends a length-prefixed JSON frame.
-func (r *RawClient) SendJSON(v any) { r.T.Helper(); require.NoError(r.T, measure.WriteJSON(r.C, v)) }
+func (r *RawClient) SendJSON(v any) { r.T.Helper(); require.NoError(r.T, iperf3wire.WriteJSON(r.C, v)) }
 
 // SendState sends one state byte.
-func (r *RawClient) SendState(s measure.State) {
+func (r *RawClient) SendState(s iperf3wire.State) {
 	r.T.Helper()
-	require.NoError(r.T, measure.WriteState(r.C, s))
+	require.NoError(r.T, iperf3wire.WriteState(r.C, s))
 }
 
 // Write sends raw bytes.
@@ -92,7 +89,7 @@ func (r *RawClient) Stream(cookie string) net.Conn {
 	c, err := net.DialTimeout("tcp", r.TS.Addr(), 5*time.Second)
 	require.NoError(r.T, err)
 	r.T.Cleanup(func() { c.Close() })
-	_, err = c.Write(CookieBytes(cookie))
+	_, err = c.Write(iperf3wire.CookieBytes(cookie))
 	require.NoError(r.T, err)
 	return c
 }
@@ -102,12 +99,12 @@ func ToRunning(t testing.TB, ts *Server, seconds int) (*RawClient, net.Conn) {
 	t.Helper()
 	rc := DialRaw(t, ts)
 	rc.SendCookie()
-	rc.ExpectState(measure.ParamExchange)
+	rc.ExpectState(iperf3wire.ParamExchange)
 	rc.SendJSON(TCPParams(seconds, 1))
-	rc.ExpectState(measure.CreateStreams)
+	rc.ExpectState(iperf3wire.CreateStreams)
 	s := rc.Stream(rc.Cookie)
-	rc.ExpectState(measure.TestStart)
-	rc.ExpectState(measure.TestRunning)
+	rc.ExpectState(iperf3wire.TestStart)
+	rc.ExpectState(iperf3wire.TestRunning)
 	return rc, s
 }
 

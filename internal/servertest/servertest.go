@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,41 +106,6 @@ func (ts *Server) WaitActive(t testing.TB, n int) {
 		require.True(t, time.Now().Before(deadline), "server never had %d active tests (has %d)", n, ts.Srv.Active())
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// Baseline is the process's goroutines and open descriptors.
-type Baseline struct{ Goroutines, FDs int }
-
-// TakeBaseline records the current goroutines and descriptors.
-func TakeBaseline() Baseline {
-	return Baseline{Goroutines: runtime.NumGoroutine(), FDs: OpenFDs()}
-}
-
-// OpenFDs counts this process's open descriptors (-1 without /proc).
-func OpenFDs() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	return len(ents)
-}
-
-// RequireBackToBaseline polls until goroutines and descriptors are back to
-// b, give or take slack.
-func RequireBackToBaseline(t testing.TB, b Baseline, slack int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	var g, f int
-	for time.Now().Before(deadline) {
-		g, f = runtime.NumGoroutine(), OpenFDs()
-		if g <= b.Goroutines+slack && f <= b.FDs+slack {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	buf := make([]byte, 1<<20)
-	n := runtime.Stack(buf, true)
-	t.Fatalf("not back to baseline: goroutines %d (baseline %d), fds %d (baseline %d)\n%s", g, b.Goroutines, f, b.FDs, buf[:n])
 }
 
 // Within asserts that got is within pct percent of want.

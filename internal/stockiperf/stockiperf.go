@@ -1,37 +1,35 @@
 // Package stockiperf runs the stock iperf3 binary for tests: a server on a
-// free loopback port, or a client whose --json output a test compares with
-// ours.
+// free loopback port (Start, the one launcher every suite uses), or a
+// client whose --json output a test compares with ours.
 package stockiperf
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/ports"
 	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a port on 127.0.0.1 that was free a moment ago, for
+// TCP and UDP (see ports.Free).
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := ports.Free("127.0.0.1")
 	if err != nil {
-		tb.Fatalf("free port: %v", err)
+		tb.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // StartServer starts `iperf3 -s` on a free loopback port and returns the
-// port once the server says it is listening. The server is killed when the
-// test ends.
+// port once the server listens. The server is killed when the test ends.
 func StartServer(tb testing.TB, extra ...string) int {
 	tb.Helper()
 	return StartServerWith(tb, testenv.RequireTool(tb, "iperf3"), extra...)
@@ -40,57 +38,7 @@ func StartServer(tb testing.TB, extra ...string) int {
 // StartServerWith is StartServer with the iperf3 binary bin (see Binary).
 func StartServerWith(tb testing.TB, bin string, extra ...string) int {
 	tb.Helper()
-	var lastErr string
-	for range 3 { // the free port can be taken between FreePort and bind
-		port := FreePort(tb)
-		ctx, cancel := context.WithCancel(context.Background())
-		// --forceflush: stdout is a pipe, and the ready line must not sit in a buffer.
-		args := append([]string{"-s", "--forceflush", "-B", "127.0.0.1", "-p", strconv.Itoa(port)}, extra...)
-		cmd := exec.CommandContext(ctx, bin, args...)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			cancel()
-			tb.Fatalf("iperf3 -s: %v", err)
-		}
-		cmd.Stderr = cmd.Stdout
-		if err := cmd.Start(); err != nil {
-			cancel()
-			tb.Fatalf("iperf3 -s: %v", err)
-		}
-		// ready gets "" once the server listens, or the reason it did not.
-		ready := make(chan string, 1)
-		go func() {
-			sc := bufio.NewScanner(out)
-			signalled := false
-			last := "iperf3 -s exited"
-			for sc.Scan() {
-				line := sc.Text()
-				if !signalled && strings.Contains(line, "Server listening") {
-					ready <- ""
-					signalled = true
-				} else if !signalled && line != "" && !strings.HasPrefix(line, "---") {
-					last = line
-				}
-			}
-			if !signalled {
-				ready <- last
-			}
-		}()
-		select {
-		case msg := <-ready:
-			if msg == "" {
-				tb.Cleanup(func() { cancel(); _ = cmd.Wait() })
-				return port
-			}
-			lastErr = msg
-		case <-time.After(10 * time.Second):
-			lastErr = "no 'Server listening' line within 10s"
-		}
-		cancel()
-		_ = cmd.Wait()
-	}
-	tb.Fatalf("iperf3 -s did not start: %s", lastErr)
-	return 0
+	return Start(tb, bin, "127.0.0.1", extra...).Port
 }
 
 // ClientJSON runs `iperf3 -c 127.0.0.1 -p port -J args...` and returns its

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3text"
 	"github.com/iperfmon/iperfmon/measure"
 )
 
@@ -220,7 +221,7 @@ func (j *jsonWriter) interval(o object, d *measure.DirectionResult, iv measure.I
 		o = o.add("jitter_ms", iv.JitterMs).
 			add("lost_packets", iv.LostPackets).
 			add("packets", iv.Packets).
-			add("lost_percent", lostPercent(iv.LostPackets, iv.Packets))
+			add("lost_percent", iperf3text.LostPercent(iv.LostPackets, iv.Packets))
 	case sends && j.res.SenderHasRetransmits:
 		o = o.add("retransmits", max(iv.Retransmits, 0))
 		if perStream {

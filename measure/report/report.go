@@ -1,7 +1,7 @@
 // Package report renders a measure.Result the way iperf3 does: human text
-// (Text) and iperf3's --json document (JSON). It imports only measure and
-// the standard library, so both the client binary and the server (for
-// --get-server-output) use it.
+// (Text) and iperf3's --json document (JSON). Units, column headers and
+// the shared parts of each line come from internal/iperf3text, which the
+// server's --get-server-output text (in measure) uses too.
 package report
 
 import (
@@ -88,11 +88,4 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func lostPercent(lost, packets int64) float64 {
-	if packets <= 0 {
-		return 0
-	}
-	return 100 * float64(lost) / float64(packets)
 }

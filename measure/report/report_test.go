@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3text"
 	"github.com/iperfmon/iperfmon/internal/stockiperf"
 	"github.com/iperfmon/iperfmon/measure"
 	"github.com/stretchr/testify/require"
@@ -56,7 +57,7 @@ func TestTextGolden(t *testing.T) {
 			require.NoError(t, TextWith(&buf, fixture(k.proto, k.reverse, k.bidir, k.parallel), fixedOpts))
 			out := buf.String()
 			require.Contains(t, out, "Connecting to host 127.0.0.1, port 5201\n")
-			require.Contains(t, out, separator)
+			require.Contains(t, out, iperf3text.Separator)
 			require.Contains(t, out, "CPU Utilization: local/")
 			require.True(t, strings.HasSuffix(out, "\niperf Done.\n"))
 			golden(t, k.name+".txt.golden", buf.Bytes())
@@ -76,23 +77,7 @@ func TestJSONGolden(t *testing.T) {
 	}
 }
 
-func TestFormatUnit(t *testing.T) {
-	for _, c := range []struct {
-		n      float64
-		format byte
-		want   string
-	}{
-		{1.5 * (1 << 30), 'A', "1.50 GByte"},
-		{785796, 'A', " 767 KByte"},
-		{12.9e9 / 8, 'a', "12.9 Gbit"},
-		{941e6 / 8, 'a', " 941 Mbit"},
-		{999.6e3 / 8, 'a', "1000 Kbit"},
-		{10.2e6 / 8, 'm', "10.2 Mbit"},
-		{5 * (1 << 20), 'K', "5120 KByte"},
-		{0, 'a', "0.00 bit"},
-	} {
-		require.Equal(t, c.want, formatUnit(c.n, c.format), "%v %c", c.n, c.format)
-	}
+func TestFormatBitrate(t *testing.T) {
 	require.Equal(t, " 941 Mbits/sec", FormatBitrate(941e6))
 }
 

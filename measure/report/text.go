@@ -6,10 +6,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3text"
 	"github.com/iperfmon/iperfmon/measure"
 )
-
-const separator = "- - - - - - - - - - - - - - - - - - - - - - - - -\n"
 
 // Text writes res as iperf3 prints a client's results: the connection
 // lines, one line per stream and interval ([SUM] lines with -P > 1), a
@@ -104,19 +103,19 @@ func (t *textWriter) intervals() {
 	if n == 0 {
 		return
 	}
-	cols := " Interval           Transfer     Bitrate"
+	cols := iperf3text.Columns
 	switch {
 	case t.udp() && anyLocalReceiver:
-		cols += "         Jitter    Lost/Total Datagrams"
+		cols += iperf3text.ColsJitter
 	case t.udp():
-		cols += "         Total Datagrams"
+		cols += iperf3text.ColsDatagrams
 	case t.showRetr() && anyLocalSender:
-		cols += "         Retr  Cwnd"
+		cols += iperf3text.ColsRetr + iperf3text.ColsCwnd
 	}
 	t.printf("%s%s\n", t.idHeader(), cols)
 	for i := range n {
 		if i > 0 && t.multi() { // iperf3 separates interval groups of -P tests
-			t.printf("%s", separator)
+			t.printf("%s", iperf3text.Separator)
 		}
 		for _, s := range streamsByID(t.res) {
 			if i < len(s.s.Intervals) {
@@ -139,8 +138,7 @@ func (t *textWriter) intervalLine(id string, d *measure.DirectionResult, iv meas
 	if iv.Omitted {
 		omitted = "(omitted)"
 	}
-	lead := fmt.Sprintf("%s%s %6.2f-%-6.2f sec  %ss  %ss/sec", id, t.role(d), iv.Start, iv.End,
-		transfer(float64(iv.Bytes), t.opt.Format), bitrate(iv.BitsPerSecond, t.opt.Format))
+	lead := iperf3text.Lead(id, t.role(d), iv.Start, iv.End, iv.Bytes, iv.BitsPerSecond, t.opt.Format)
 	sends := localSends(d, t.opt.Server)
 	switch {
 	case t.udp() && sends:
@@ -150,10 +148,10 @@ func (t *textWriter) intervalLine(id string, d *measure.DirectionResult, iv meas
 		}
 		t.printf("%s %s %d  %s\n", lead, pad, iv.Packets, omitted)
 	case t.udp():
-		t.printf("%s  %5.3f ms  %d/%d (%.2g%%)  %s\n", lead, iv.JitterMs, iv.LostPackets, iv.Packets,
-			lostPercent(iv.LostPackets, iv.Packets), omitted)
+		t.printf("%s%s  %s\n", lead, iperf3text.Loss(iv.JitterMs, iv.LostPackets, iv.Packets,
+			iperf3text.LostPercent(iv.LostPackets, iv.Packets)), omitted)
 	case sends && t.showRetr() && perStream:
-		t.printf("%s  %3d   %ss       %s\n", lead, max(iv.Retransmits, 0), transfer(float64(iv.SndCwnd), 'A'), omitted)
+		t.printf("%s  %3d   %s       %s\n", lead, max(iv.Retransmits, 0), iperf3text.Transfer(float64(iv.SndCwnd), 'A'), omitted)
 	case sends && t.showRetr():
 		t.printf("%s  %3d             %s\n", lead, max(iv.Retransmits, 0), omitted)
 	default:
@@ -165,13 +163,13 @@ func (t *textWriter) summary() {
 	if len(t.res.Directions) == 0 {
 		return
 	}
-	t.printf("%s", separator)
-	cols := " Interval           Transfer     Bitrate"
+	t.printf("%s", iperf3text.Separator)
+	cols := iperf3text.Columns
 	switch {
 	case t.udp():
-		cols += "         Jitter    Lost/Total Datagrams"
+		cols += iperf3text.ColsJitter
 	case t.showRetr():
-		cols += "         Retr"
+		cols += iperf3text.ColsRetr
 	}
 	t.printf("%s%s\n", t.idHeader(), cols)
 	for i := range t.res.Directions {
@@ -200,8 +198,7 @@ func (t *textWriter) summary() {
 func (t *textWriter) summaryLines(id string, d *measure.DirectionResult, s measure.Summary) {
 	role := t.role(d)
 	lead := func(seconds float64, bytes int64, bps float64) string {
-		return fmt.Sprintf("%s%s %6.2f-%-6.2f sec  %ss  %ss/sec", id, role, 0.0, seconds,
-			transfer(float64(bytes), t.opt.Format), bitrate(bps, t.opt.Format))
+		return iperf3text.Lead(id, role, 0, seconds, bytes, bps, t.opt.Format)
 	}
 	snd := lead(s.SenderSeconds, s.SenderBytes, s.SenderBitsPerSecond)
 	rcv := lead(s.ReceiverSeconds, s.ReceiverBytes, s.ReceiverBitsPerSecond)
@@ -211,8 +208,8 @@ func (t *textWriter) summaryLines(id string, d *measure.DirectionResult, s measu
 		if sent == 0 {
 			sent = s.Packets
 		}
-		t.printf("%s  %5.3f ms  %d/%d (%.2g%%)  sender\n", snd, 0.0, 0, sent, 0.0)
-		t.printf("%s  %5.3f ms  %d/%d (%.2g%%)  receiver\n", rcv, s.JitterMs, s.LostPackets, s.Packets, s.LostPercent)
+		t.printf("%s%s  sender\n", snd, iperf3text.Loss(0, 0, sent, 0))
+		t.printf("%s%s  receiver\n", rcv, iperf3text.Loss(s.JitterMs, s.LostPackets, s.Packets, s.LostPercent))
 	case t.showRetr() && s.Retransmits >= 0:
 		t.printf("%s  %3d             sender\n", snd, s.Retransmits)
 		t.printf("%s                  receiver\n", rcv)

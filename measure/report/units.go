@@ -1,89 +1,10 @@
 package report
 
-import (
-	"fmt"
-	"strings"
-)
-
-// Unit scales, as iperf3's units.c: bytes scale by 1024, bits by 1000.
-var (
-	byteLabels = [...]string{"Byte", "KByte", "MByte", "GByte", "TByte"}
-	bitLabels  = [...]string{"bit", "Kbit", "Mbit", "Gbit", "Tbit"}
-)
+import "github.com/iperfmon/iperfmon/internal/iperf3text"
 
 // ValidFormat reports whether f is a -f/--format letter iperf3 accepts:
 // k m g t (bits), K M G T (bytes), a/A adaptive; 0 means adaptive bits.
-func ValidFormat(f byte) bool {
-	return f == 0 || strings.IndexByte("kmgtaKMGTA", f) >= 0
-}
-
-// formatUnit renders n (a count of bytes) the way iperf3's unit_snprintf
-// does: a lower-case format prints bits with 1000 steps, an upper-case
-// one bytes with 1024 steps, 'a'/'A' pick the scale, and the number is
-// printed in four places.
-func formatUnit(n float64, format byte) string {
-	bits := format >= 'a' && format <= 'z'
-	if bits {
-		n *= 8
-	}
-	base := 1024.0
-	if bits {
-		base = 1000.0
-	}
-	conv := 0
-	switch format {
-	case 'k', 'K':
-		conv = 1
-	case 'm', 'M':
-		conv = 2
-	case 'g', 'G':
-		conv = 3
-	case 't', 'T':
-		conv = 4
-	default: // adaptive
-		for tmp := n; tmp >= base && conv < 4; conv++ {
-			tmp /= base
-		}
-	}
-	for range conv {
-		n /= base
-	}
-	label := byteLabels[conv]
-	if bits {
-		label = bitLabels[conv]
-	}
-	switch {
-	case n < 9.995:
-		return fmt.Sprintf("%4.2f %s", n, label)
-	case n < 99.95:
-		return fmt.Sprintf("%4.1f %s", n, label)
-	default:
-		return fmt.Sprintf("%4.0f %s", n, label)
-	}
-}
-
-// transfer formats a byte count (adaptive bytes, or the -f scale in bytes).
-func transfer(bytes float64, format byte) string {
-	if format == 0 || format == 'a' || format == 'A' {
-		return formatUnit(bytes, 'A')
-	}
-	return formatUnit(bytes, upper(format))
-}
-
-// bitrate formats bits/s (adaptive bits by default, or the -f scale).
-func bitrate(bps float64, format byte) string {
-	if format == 0 {
-		format = 'a'
-	}
-	return formatUnit(bps/8, format)
-}
-
-func upper(b byte) byte {
-	if b >= 'a' && b <= 'z' {
-		return b - 'a' + 'A'
-	}
-	return b
-}
+func ValidFormat(f byte) bool { return iperf3text.ValidFormat(f) }
 
 // FormatBitrate renders bits/s like iperf3, e.g. "941 Mbits/sec".
-func FormatBitrate(bps float64) string { return bitrate(bps, 0) + "s/sec" }
+func FormatBitrate(bps float64) string { return iperf3text.Bitrate(bps, 0) }

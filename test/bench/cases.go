@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/ports"
 )
 
 // iperfJSON is the part of iperf3's -J document (and iperfmon's, which has
@@ -137,7 +139,7 @@ func measureAll(ctx context.Context, cfg config) (results, error) {
 				return nil, err
 			}
 			m := byName[k.mode]
-			port, err := freePort()
+			port, err := ports.Free("127.0.0.1")
 			if err != nil {
 				return nil, err
 			}

@@ -1,18 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/ports"
 )
 
 // usage is what one process cost: CPU seconds (user+sys from wait4's
@@ -32,47 +32,6 @@ func rusageOf(ps *os.ProcessState) usage {
 	}
 	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 	return usage{cpu: tv(ru.Utime) + tv(ru.Stime), maxRSS: ru.Maxrss * 1024, csw: ru.Nvcsw + ru.Nivcsw}
-}
-
-// freePort asks the kernel for a TCP port on loopback that is also free
-// for UDP (both servers listen on both).
-func freePort() (int, error) {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		_ = l.Close()
-		if err == nil {
-			_ = u.Close()
-			return port, nil
-		}
-	}
-	return 0, fmt.Errorf("no free loopback port after 20 tries")
-}
-
-// listening reports whether something listens on TCP port on any address.
-// A probe connection would be taken as the one test of a -1 server, so
-// this reads /proc/net/tcp{,6} instead.
-func listening(port int) bool {
-	want := fmt.Sprintf(":%04X", port)
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			fs := strings.Fields(sc.Text())
-			// sl local_address rem_address st ...; st 0A is LISTEN.
-			if len(fs) > 3 && strings.HasSuffix(fs[1], want) && fs[3] == "0A" {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // pinned prefixes argv with taskset when a CPU list is given.
@@ -97,7 +56,7 @@ func runPair(ctx context.Context, cfg config, server, client []string, port int,
 	}
 	defer func() { _ = srv.Process.Kill() }()
 	deadline := time.Now().Add(5 * time.Second)
-	for !listening(port) {
+	for !ports.Listening(port) {
 		if time.Now().After(deadline) {
 			return nil, usage{}, usage{}, fmt.Errorf("server %q not listening on %d after 5s: %s", server[0], port, serr.String())
 		}

@@ -6,13 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/ports"
 	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
@@ -90,20 +90,15 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-// freePorts returns n distinct TCP ports on 127.0.0.1 that were free a
-// moment ago. Only for programs that cannot be told to listen on port 0.
+// freePorts returns n distinct loopback ports that were free a moment
+// ago. Only for programs that cannot be told to listen on port 0.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ports := make([]int, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	got, err := ports.FreeN("127.0.0.1", n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return ports
+	return got
 }
 
 // waitFor polls cond every interval until it returns nil or timeout passes;

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/iperfmon/iperfmon/internal/leakcheck"
 	"github.com/iperfmon/iperfmon/measure"
 )
@@ -74,10 +75,10 @@ func hostileCases() []hostileCase {
 		// Connection phase.
 		{name: "connect/close-after-cookie", script: func(s *session) { s.upTo(phParamExchange) },
 			codes: []measure.ResultCode{measure.CodeProtocolError}},
-		{name: "connect/busy", script: func(s *session) { s.state(measure.AccessDenied) },
+		{name: "connect/busy", script: func(s *session) { s.state(iperf3wire.AccessDenied) },
 			codes: []measure.ResultCode{measure.CodeServerBusy}},
 		{name: "connect/busy-with-reset", script: func(s *session) {
-			s.state(measure.AccessDenied)
+			s.state(iperf3wire.AccessDenied)
 			if tc, ok := s.ctrl.(*net.TCPConn); ok {
 				_ = tc.SetLinger(0) // RST, as a busy iperf3 that never read the cookie
 			}
@@ -97,7 +98,7 @@ func hostileCases() []hostileCase {
 		// Slow drip: a byte a second, never a whole message before the deadline.
 		{name: "drip/results-frame", script: func(s *session) {
 			s.upTo(phExchangeResults)
-			s.state(measure.ExchangeResults)
+			s.state(iperf3wire.ExchangeResults)
 			s.readClientResults()
 			b := make([]byte, 4, 64)
 			binary.BigEndian.PutUint32(b, 40)
@@ -115,14 +116,14 @@ func hostileCases() []hostileCase {
 			codes: []measure.ResultCode{measure.CodeProtocolError}},
 		{name: "length/4GiB", script: results(func(s *session) { s.frame(math.MaxUint32, []byte("{}")); s.hold() }),
 			codes: []measure.ResultCode{measure.CodeProtocolError}},
-		{name: "length/cap+1", script: results(func(s *session) { s.frame(measure.MaxResultsJSON+1, []byte("{}")); s.hold() }),
+		{name: "length/cap+1", script: results(func(s *session) { s.frame(iperf3wire.MaxResultsJSON+1, []byte("{}")); s.hold() }),
 			codes: []measure.ResultCode{measure.CodeProtocolError}},
 		{name: "length/zero", script: results(func(s *session) { s.frame(0, nil); s.hold() }),
 			codes: []measure.ResultCode{measure.CodeProtocolError}},
-		{name: "length/cap-never-sent", script: results(func(s *session) { s.frame(measure.MaxResultsJSON, []byte("{")); s.hold() }),
+		{name: "length/cap-never-sent", script: results(func(s *session) { s.frame(iperf3wire.MaxResultsJSON, []byte("{")); s.hold() }),
 			codes: []measure.ResultCode{measure.CodeTimeout}, slow: true},
 		{name: "length/cap-of-garbage", script: results(func(s *session) {
-			s.frame(measure.MaxResultsJSON, []byte(strings.Repeat("x", measure.MaxResultsJSON)))
+			s.frame(iperf3wire.MaxResultsJSON, []byte(strings.Repeat("x", iperf3wire.MaxResultsJSON)))
 			s.hold()
 		}), codes: []measure.ResultCode{measure.CodeProtocolError}},
 		{name: "length/truncated-then-close", script: results(func(s *session) { s.frame(100, []byte(`{"streams":[`)) }),
@@ -163,7 +164,7 @@ func hostileCases() []hostileCase {
 			codes: []measure.ResultCode{measure.CodeTimeout}, slow: true},
 		{name: "silence/never-accepts-streams", script: func(s *session) {
 			s.upTo(phCreateStreams)
-			s.state(measure.CreateStreams)
+			s.state(iperf3wire.CreateStreams)
 			s.hold() // the kernel completes the connects; nobody answers
 		}, codes: []measure.ResultCode{measure.CodeTimeout}, slow: true},
 		{name: "close/control-during-test", script: func(s *session) { s.upTo(phTestEnd) },
@@ -189,25 +190,25 @@ func hostileCases() []hostileCase {
 			codes: []measure.ResultCode{measure.CodeProtocolError}},
 
 		// The server's terminal messages.
-		{name: "terminate/server-terminate-during-test", script: func(s *session) { s.upTo(phTestEnd); s.state(measure.ServerTerminate); s.hold() },
+		{name: "terminate/server-terminate-during-test", script: func(s *session) { s.upTo(phTestEnd); s.state(iperf3wire.ServerTerminate); s.hold() },
 			codes: []measure.ResultCode{measure.CodeServerError}},
-		{name: "terminate/access-denied-after-params", script: func(s *session) { s.upTo(phCreateStreams); s.state(measure.AccessDenied); s.hold() },
+		{name: "terminate/access-denied-after-params", script: func(s *session) { s.upTo(phCreateStreams); s.state(iperf3wire.AccessDenied); s.hold() },
 			codes: []measure.ResultCode{measure.CodeAccessDenied}},
 		{name: "terminate/server-error-busy", script: func(s *session) {
 			s.upTo(phParamExchange)
-			s.send([]byte{0xfe, 0, 0, 0, measure.IEACCESSDENIED, 0, 0, 0, 0})
+			s.send([]byte{0xfe, 0, 0, 0, iperf3wire.IEACCESSDENIED, 0, 0, 0, 0})
 			s.hold()
 		},
 			codes: []measure.ResultCode{measure.CodeServerBusy}},
 		{name: "terminate/server-error-duration", script: func(s *session) {
 			s.upTo(phCreateStreams)
-			s.send([]byte{0xfe, 0, 0, 0, measure.IEDURATION, 0, 0, 0, 0})
+			s.send([]byte{0xfe, 0, 0, 0, iperf3wire.IEDURATION, 0, 0, 0, 0})
 			s.hold()
 		},
 			codes: []measure.ResultCode{measure.CodeServerError}},
 		{name: "terminate/auth-failed-iperf3.12-style", script: func(s *session) {
 			s.upTo(phCreateStreams)
-			s.send([]byte{0xfe, 0, 0, 0, measure.IEAUTHTEST}) // no errno, then close
+			s.send([]byte{0xfe, 0, 0, 0, iperf3wire.IEAUTHTEST}) // no errno, then close
 		}, codes: []measure.ResultCode{measure.CodeAuthFailed}},
 		{name: "terminate/server-error-truncated", script: func(s *session) { s.upTo(phCreateStreams); s.send([]byte{0xfe, 0, 0}) },
 			codes: []measure.ResultCode{measure.CodeProtocolError}},
@@ -251,15 +252,15 @@ func hostileCases() []hostileCase {
 	}
 	wrong := []struct {
 		name string
-		st   measure.State
+		st   iperf3wire.State
 	}{
 		{"zero", 0},
-		{"unused-3", measure.ResultRequest},
+		{"unused-3", iperf3wire.ResultRequest},
 		{"unknown-42", 42},
 		{"min-int8", -128},
-		{"client-only-TEST_END", measure.TestEnd},
-		{"client-only-IPERF_DONE", measure.IperfDone},
-		{"CLIENT_TERMINATE", measure.ClientTerminate},
+		{"client-only-TEST_END", iperf3wire.TestEnd},
+		{"client-only-IPERF_DONE", iperf3wire.IperfDone},
+		{"CLIENT_TERMINATE", iperf3wire.ClientTerminate},
 	}
 	for _, p := range phases {
 		for _, w := range wrong {
@@ -278,7 +279,7 @@ func hostileCases() []hostileCase {
 func results(bad func(s *session)) func(s *session) {
 	return func(s *session) {
 		s.upTo(phExchangeResults)
-		s.state(measure.ExchangeResults)
+		s.state(iperf3wire.ExchangeResults)
 		s.readClientResults()
 		bad(s)
 	}
@@ -298,7 +299,7 @@ func resultsJSON(payload string) func(s *session) {
 func udpHandshake(reply func(s *session, from *net.UDPAddr)) func(s *session) {
 	return func(s *session) {
 		s.upTo(phCreateStreams)
-		s.state(measure.CreateStreams)
+		s.state(iperf3wire.CreateStreams)
 		buf := make([]byte, 64)
 		for {
 			s.check("udp deadline", s.f.udp.SetReadDeadline(time.Now().Add(10*time.Second)))

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iperfmon/iperfmon/measure"
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 )
 
 // phase is a step of the normal server-side sequence, in order.
@@ -159,7 +159,7 @@ type session struct {
 	ctrl   net.Conn
 	done   phase // phases completed so far
 	cookie string
-	params measure.Params
+	params iperf3wire.Params
 
 	tcp     []net.Conn     // TCP data streams in id order
 	udpPeer []*net.UDPAddr // UDP data streams' client addresses
@@ -189,7 +189,7 @@ func (s *session) send(b []byte) {
 	s.check("write", err)
 }
 
-func (s *session) state(st measure.State) { s.send([]byte{byte(st)}) }
+func (s *session) state(st iperf3wire.State) { s.send([]byte{byte(st)}) }
 
 // frame sends payload behind a 32-bit length that the caller chooses.
 func (s *session) frame(length uint32, payload []byte) {
@@ -217,13 +217,13 @@ func (s *session) hold() {
 	s.abort(fmt.Errorf("hold ended: %v", err))
 }
 
-func (s *session) readState() measure.State {
-	st, err := measure.ReadState(s.ctrl)
+func (s *session) readState() iperf3wire.State {
+	st, err := iperf3wire.ReadState(s.ctrl)
 	s.check("read state", err)
 	return st
 }
 
-func (s *session) expectState(want measure.State) {
+func (s *session) expectState(want iperf3wire.State) {
 	if got := s.readState(); got != want {
 		s.abort(fmt.Errorf("client sent %v, want %v", got, want))
 	}
@@ -243,21 +243,21 @@ func (s *session) all() { s.upTo(phDone) }
 func (s *session) step(p phase) {
 	switch p {
 	case phCookie:
-		c, err := measure.ReadCookie(s.ctrl)
+		c, err := iperf3wire.ReadCookie(s.ctrl)
 		s.check("read cookie", err)
 		s.cookie = c
 	case phParamExchange:
-		s.state(measure.ParamExchange)
-		s.check("read params", measure.ReadJSON(s.ctrl, measure.MaxParamsJSON, &s.params))
+		s.state(iperf3wire.ParamExchange)
+		s.check("read params", iperf3wire.ReadJSON(s.ctrl, iperf3wire.MaxParamsJSON, &s.params))
 	case phCreateStreams:
-		s.state(measure.CreateStreams)
+		s.state(iperf3wire.CreateStreams)
 		s.acceptStreams()
 	case phTestStart:
-		s.state(measure.TestStart)
-		s.state(measure.TestRunning)
+		s.state(iperf3wire.TestStart)
+		s.state(iperf3wire.TestRunning)
 		s.startDataPhase()
 	case phTestEnd:
-		s.expectState(measure.TestEnd)
+		s.expectState(iperf3wire.TestEnd)
 		s.stopDataPhase()
 		// As iperf3's server: close the streams before EXCHANGE_RESULTS. A
 		// 3.12 client in reverse mode reads whole blocks in blocking mode
@@ -267,18 +267,18 @@ func (s *session) step(p phase) {
 			c.Close()
 		}
 	case phExchangeResults:
-		s.state(measure.ExchangeResults)
+		s.state(iperf3wire.ExchangeResults)
 		s.readClientResults()
-		s.check("send results", measure.WriteJSON(s.ctrl, s.results()))
+		s.check("send results", iperf3wire.WriteJSON(s.ctrl, s.results()))
 	case phDisplayResults:
-		s.state(measure.DisplayResults)
-		s.expectState(measure.IperfDone)
+		s.state(iperf3wire.DisplayResults)
+		s.expectState(iperf3wire.IperfDone)
 	}
 }
 
-func (s *session) readClientResults() measure.Results {
-	var r measure.Results
-	s.check("read client results", measure.ReadJSON(s.ctrl, measure.MaxResultsJSON, &r))
+func (s *session) readClientResults() iperf3wire.Results {
+	var r iperf3wire.Results
+	s.check("read client results", iperf3wire.ReadJSON(s.ctrl, iperf3wire.MaxResultsJSON, &r))
 	return r
 }
 
@@ -306,11 +306,11 @@ func (s *session) acceptStreams() {
 			s.check("udp deadline", s.f.udp.SetReadDeadline(time.Now().Add(10*time.Second)))
 			k, from, err := s.f.udp.ReadFromUDP(buf)
 			s.check("udp handshake read", err)
-			if k != 4 || binary.BigEndian.Uint32(buf) != measure.UDPConnectMsg {
+			if k != 4 || binary.BigEndian.Uint32(buf) != iperf3wire.UDPConnectMsg {
 				continue // early data from a stream we already have
 			}
 			s.udpPeer = append(s.udpPeer, from)
-			s.udpReply(from, binary.BigEndian.AppendUint32(nil, measure.UDPConnectReply))
+			s.udpReply(from, binary.BigEndian.AppendUint32(nil, iperf3wire.UDPConnectReply))
 		}
 		return
 	}
@@ -318,7 +318,7 @@ func (s *session) acceptStreams() {
 		select {
 		case c := <-s.f.data:
 			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			ck, err := measure.ReadCookie(c)
+			ck, err := iperf3wire.ReadCookie(c)
 			s.check("stream cookie", err)
 			if ck != s.cookie {
 				s.abort(fmt.Errorf("stream cookie %q, want %q", ck, s.cookie))
@@ -455,7 +455,7 @@ func (s *session) udpSend(i int, to *net.UDPAddr, length int) {
 		case <-tick.C:
 		}
 		now := time.Now()
-		measure.PutUDPHeader(buf, measure.UDPHeader{Sec: uint32(now.Unix()), Usec: uint32(now.Nanosecond() / 1000), Seq: seq}, c64)
+		iperf3wire.PutUDPHeader(buf, iperf3wire.UDPHeader{Sec: uint32(now.Unix()), Usec: uint32(now.Nanosecond() / 1000), Seq: seq}, c64)
 		n, err := s.f.udp.WriteToUDP(buf, to)
 		if err != nil {
 			return
@@ -466,7 +466,7 @@ func (s *session) udpSend(i int, to *net.UDPAddr, length int) {
 }
 
 // results is what a sane server reports for the data it saw.
-func (s *session) results() *measure.Results {
+func (s *session) results() *iperf3wire.Results {
 	end := s.dataEnd
 	if end.IsZero() {
 		end = time.Now()
@@ -475,7 +475,7 @@ func (s *session) results() *measure.Results {
 	if s.dataStart.IsZero() {
 		secs = 0
 	}
-	r := &measure.Results{CPUUtilTotal: 1.5, CPUUtilUser: 0.5, CPUUtilSystem: 1}
+	r := &iperf3wire.Results{CPUUtilTotal: 1.5, CPUUtilUser: 0.5, CPUUtilSystem: 1}
 	if s.params.Reverse && s.params.TCP {
 		r.SenderHasRetransmits = -1
 	}
@@ -484,9 +484,9 @@ func (s *session) results() *measure.Results {
 		if i == 0 {
 			id = 1
 		}
-		r.Streams = append(r.Streams, measure.StreamResults{
-			ID: measure.Number(id), Bytes: measure.Number(s.bytes[i].Load()), Retransmits: -1,
-			Packets: measure.Number(s.packets[i].Load()), EndTime: measure.Number(secs),
+		r.Streams = append(r.Streams, iperf3wire.StreamResults{
+			ID: iperf3wire.Number(id), Bytes: iperf3wire.Number(s.bytes[i].Load()), Retransmits: -1,
+			Packets: iperf3wire.Number(s.packets[i].Load()), EndTime: iperf3wire.Number(secs),
 		})
 	}
 	return r

@@ -53,7 +53,7 @@ func TestInteropAuth(t *testing.T) {
 				Host: "127.0.0.1", Port: srv.Port, Duration: time.Second,
 				Username: "alice", Password: tc.password, RSAPublicKey: pub, UsePKCS1Padding: !tc.oaep,
 			})
-			require.Equal(t, tc.code, measure.Classify(err), "err: %v; server: %s", err, srv.out.String())
+			require.Equal(t, tc.code, measure.Classify(err), "err: %v; server: %s", err, srv.Output())
 			if tc.code == measure.CodeSuccess {
 				require.Positive(t, res.Headline())
 				require.Empty(t, res.Test.Password)

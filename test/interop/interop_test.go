@@ -27,7 +27,7 @@ func run(t *testing.T, bin, addr string, test measure.Test, serverArgs ...string
 	t0 := time.Now()
 	res, err := (&measure.Client{}).Run(ctx, test)
 	if err != nil {
-		t.Fatalf("client: %v (code %v); server output:\n%s", err, measure.Classify(err), srv.out.String())
+		t.Fatalf("client: %v (code %v); server output:\n%s", err, measure.Classify(err), srv.Output())
 	}
 	t.Logf("test took %v", time.Since(t0).Round(time.Millisecond))
 	return res, srv.report(t)

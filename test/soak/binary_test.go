@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/stockiperf"
 	"github.com/stretchr/testify/require"
 )
 
@@ -37,7 +38,7 @@ var skippedRe = regexp.MustCompile(`skipped (\d+) test\(s\)`)
 // success the server also recorded, and that SIGTERM ends both cleanly.
 func TestSoakRunBinary(t *testing.T) {
 	d := soakDuration(t)
-	port := freePort(t)
+	port := stockiperf.FreePort(t)
 	srv := start(t, nil, "server", "-B", "127.0.0.1", "-p", strconv.Itoa(port), "-o", "influx",
 		"--allow", "127.0.0.0/8", "--idle-timeout", "5s")
 	waitListening(t, port)

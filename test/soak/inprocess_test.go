@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/iperfmon/iperfmon/internal/iperf3wire"
 	"github.com/iperfmon/iperfmon/internal/leakcheck"
 	"github.com/iperfmon/iperfmon/measure"
 )
@@ -54,9 +55,9 @@ var kinds = []kind{
 		t.Reverse = true
 		t.Duration = 10 * time.Second
 	}},
-	{name: "refused-parallel", want: measure.CodeServerError, wantSE: measure.IENUMSTREAMS,
+	{name: "refused-parallel", want: measure.CodeServerError, wantSE: iperf3wire.IENUMSTREAMS,
 		tweak: func(t *measure.Test) { tcpBytes(t); t.Parallel = soakMaxParallel + 1 }},
-	{name: "refused-duration", want: measure.CodeServerError, wantSE: measure.IEDURATION,
+	{name: "refused-duration", want: measure.CodeServerError, wantSE: iperf3wire.IEDURATION,
 		tweak: func(t *measure.Test) { t.Duration = 2 * soakMaxDuration }},
 	{name: "refused-busy", busy: true, want: measure.CodeServerBusy, tweak: tcpBytes},
 }
@@ -127,7 +128,7 @@ func TestSoakInProcess(t *testing.T) {
 	busyPort := startServer(t, busySrv)
 	holder, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(busyPort)))
 	require.NoError(t, err)
-	_, err = holder.Write(append([]byte(measure.NewCookie()), 0))
+	_, err = holder.Write(append([]byte(iperf3wire.NewCookie()), 0))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return busySrv.Active() == 1 }, 5*time.Second, 5*time.Millisecond)
 	defer holder.Close()

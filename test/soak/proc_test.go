@@ -130,15 +130,6 @@ func (p *proc) stop(t *testing.T, sig syscall.Signal, limit time.Duration) (int,
 	}
 }
 
-// freePort is a TCP port on loopback that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // waitListening waits until something accepts on 127.0.0.1:port.
 func waitListening(t *testing.T, port int) {
 	t.Helper()

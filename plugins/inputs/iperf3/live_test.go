@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"golang.org/x/net/icmp"
 
 	"github.com/iperfmon/iperfmon/config"
+	"github.com/iperfmon/iperfmon/internal/leakcheck"
 	"github.com/iperfmon/iperfmon/internal/stockiperf"
 	"github.com/iperfmon/iperfmon/internal/testenv"
 	"github.com/iperfmon/iperfmon/measure"
@@ -248,13 +247,14 @@ func TestLiveScheduleNoOverlap(t *testing.T) {
 	require.Positive(t, p.Skipped())
 }
 
-// Stop during a real test returns promptly and leaves no goroutines.
+// Stop during a real test returns promptly and leaves no goroutines or
+// descriptors behind.
 func TestLiveStopDuringTest(t *testing.T) {
 	port := stockiperf.StartServer(t)
 	tbl := liveTable(fmt.Sprintf("127.0.0.1:%d", port), "udp", "reverse")
 	tbl.Duration = config.Duration(30 * time.Second)
 	tbl.Schedule = "@every 1s"
-	before := runtime.NumGoroutine()
+	before := leakcheck.Take()
 	started := make(chan struct{})
 	client := &measure.Client{}
 	var once atomic.Bool
@@ -272,16 +272,7 @@ func TestLiveStopDuringTest(t *testing.T) {
 	require.Less(t, time.Since(begin), time.Second)
 	require.Empty(t, acc.GetTelegrafMetrics())
 	// Goroutines of closed connections may take a moment to exit.
-	for end := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(end); {
-		time.Sleep(20 * time.Millisecond)
-	}
-	require.LessOrEqual(t, runtime.NumGoroutine(), before, "goroutines leaked:\n%s", goroutines())
-}
-
-func goroutines() string {
-	buf := make([]byte, 1<<20)
-	s := string(buf[:runtime.Stack(buf, true)])
-	return strings.TrimSpace(s)
+	leakcheck.Settle(t, before, 0, 64<<20, 5*time.Second)
 }
 
 // startServer runs an in-process measure.Server on a free loopback port
