@@ -204,12 +204,8 @@ func (a *app) loadPlugins(ctx context.Context, mode string, sf scheduleFlags, sc
 		t.Directions = []string{config.DirectionForward, config.DirectionReverse}
 		t.Duration = config.Duration(demoDuration)
 		t.Splay = 0
+		config.WithAgent(sf.agent)(&t)
 		tables = []config.Table{t}
-	}
-	if sf.agent != "" {
-		for i := range tables {
-			tables[i].Agent = sf.agent // the demo's table too
-		}
 	}
 	plugins = iperf3.New(tables...)
 	for i, p := range plugins {

@@ -7,12 +7,15 @@
 package netnstest
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/iperfmon/iperfmon/internal/testenv"
 )
@@ -34,13 +37,28 @@ func RemoveStale(prefix string) {
 
 // RemoveOwn deletes every namespace of this process with the prefix, for
 // TestMain to call after the tests in case a cleanup did not run.
-func RemoveOwn(prefix string) {
-	own := Own(prefix)
+func RemoveOwn(prefix string) { Remove(Own(prefix)) }
+
+// Remove deletes every namespace whose name starts with prefix.
+func Remove(prefix string) {
 	for _, name := range list(prefix) {
-		if strings.HasPrefix(name, own) {
-			remove(name)
-		}
+		remove(name)
 	}
+}
+
+// Run runs a short configuration command (ip, tc, nft) with stdin and a
+// 10 s deadline; its error carries the command and its output.
+func Run(stdin string, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := exec.CommandContext(ctx, args[0], args[1:]...)
+	c.Stdin = strings.NewReader(stdin)
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return nil
 }
 
 // list returns the namespaces whose names start with prefix.

@@ -3,7 +3,6 @@
 package accuracy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
@@ -118,16 +117,7 @@ func (l *link) cmd(args ...string) error {
 
 // cmdIn runs a configuration command with stdin.
 func (l *link) cmdIn(stdin string, args ...string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c := exec.CommandContext(ctx, args[0], args[1:]...)
-	c.Stdin = strings.NewReader(stdin)
-	var out bytes.Buffer
-	c.Stdout, c.Stderr = &out, &out
-	if err := c.Run(); err != nil {
-		return fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
-	}
-	return nil
+	return netnstest.Run(stdin, args...)
 }
 
 // output runs a configuration command and returns its stdout.

@@ -3,12 +3,10 @@
 package fleet
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -155,24 +153,8 @@ func (l *lan) destroy() {
 	for _, p := range l.procs {
 		p.stop()
 	}
-	out, _ := exec.Command(l.ip, "netns", "list").Output()
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-		if strings.HasPrefix(name, l.id+"-") {
-			_ = exec.Command(l.ip, "netns", "delete", name).Run()
-		}
-	}
+	netnstest.Remove(l.id + "-")
 }
 
 // run runs a short configuration command with a deadline.
-func run(args ...string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c := exec.CommandContext(ctx, args[0], args[1:]...)
-	var out bytes.Buffer
-	c.Stdout, c.Stderr = &out, &out
-	if err := c.Run(); err != nil {
-		return fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
-	}
-	return nil
-}
+func run(args ...string) error { return netnstest.Run("", args...) }

@@ -53,10 +53,16 @@ func (p *Iperf3) runAll(ctx context.Context, acc telegraf.Accumulator, slotEnd t
 			p.Log.Debugf("test of %s %s cancelled: %v", target.Addr(), target.Direction, err)
 			return
 		}
-		for _, m := range Metrics(target.Name(), target.Test, res, err, start, p.IntervalMetrics) {
-			addAgent(m, p.agent, nil)
-			acc.AddMetric(m)
-		}
+		p.emit(acc, target, start, res, err, nil)
+	}
+}
+
+// emit adds the points of one test, with this agent's tag and, for a test
+// run in a fleet or mesh slot, how late it started (late non-nil).
+func (p *Iperf3) emit(acc telegraf.Accumulator, target config.Target, start time.Time, res *measure.Result, err error, late *time.Duration) {
+	for _, m := range Metrics(target.Name(), target.Test, res, err, start, p.IntervalMetrics) {
+		addAgent(m, p.agent, late)
+		acc.AddMetric(m)
 	}
 }
 

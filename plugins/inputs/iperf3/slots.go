@@ -108,8 +108,5 @@ func (p *Iperf3) runSlot(ctx context.Context, acc telegraf.Accumulator, idx int,
 		p.Log.Debugf("test of %s %s cancelled: %v", target.Addr(), target.Direction, err)
 		return
 	}
-	for _, m := range Metrics(target.Name(), target.Test, res, err, testStart, p.IntervalMetrics) {
-		addAgent(m, p.agent, &late)
-		acc.AddMetric(m)
-	}
+	p.emit(acc, target, testStart, res, err, &late)
 }
