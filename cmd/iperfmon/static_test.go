@@ -3,29 +3,21 @@
 package main
 
 import (
-	"debug/elf"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // The binary TestMain built with CGO_ENABLED=0 is static: no program
 // interpreter (dynamic loader) and no shared libraries, so it runs on any
 // Linux host as shipped.
 func TestBinaryIsStatic(t *testing.T) {
-	f, err := elf.Open(binPath)
-	require.NoError(t, err)
-	defer f.Close()
-	for _, p := range f.Progs {
-		require.NotEqual(t, elf.PT_INTERP, p.Type, "the binary asks for a dynamic loader")
-		require.NotEqual(t, elf.PT_DYNAMIC, p.Type, "the binary has a dynamic section")
-	}
-	libs, err := f.ImportedLibraries()
-	require.NoError(t, err)
-	require.Empty(t, libs, "shared libraries needed")
+	testenv.RequireStatic(t, binPath)
 
 	r := iperfmon(t, nil, "version")
 	require.Equal(t, 0, r.code, r.stderr)

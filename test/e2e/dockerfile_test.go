@@ -6,8 +6,8 @@ import (
 	"bytes"
 	"context"
 	"debug/buildinfo"
-	"debug/elf"
 	"encoding/json"
+	"github.com/iperfmon/iperfmon/internal/testenv"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -92,16 +92,7 @@ func TestDockerfile(t *testing.T) {
 	msg, err := sh.CombinedOutput()
 	require.NoError(t, err, "%s\n%s", goBuild, msg)
 
-	f, err := elf.Open(out)
-	require.NoError(t, err)
-	defer f.Close()
-	for _, p := range f.Progs {
-		require.NotEqual(t, elf.PT_INTERP, p.Type, "the binary asks for a dynamic loader")
-		require.NotEqual(t, elf.PT_DYNAMIC, p.Type, "the binary has a dynamic section")
-	}
-	libs, err := f.ImportedLibraries()
-	require.NoError(t, err)
-	require.Empty(t, libs, "shared libraries needed")
+	testenv.RequireStatic(t, out)
 
 	bi, err := buildinfo.ReadFile(out)
 	require.NoError(t, err)

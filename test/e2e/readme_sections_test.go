@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"debug/elf"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iperfmon/iperfmon/config"
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // readmeSection returns the text of README's "## NAME" section.
@@ -110,15 +110,7 @@ func TestReadmeInstall(t *testing.T) {
 	log, code := runCmd(t, 5*time.Minute, repoRoot(t), nil, "/bin/sh", "-c", build)
 	require.Equal(t, 0, code, "%s\n%s", build, log)
 
-	f, err := elf.Open(out)
-	require.NoError(t, err)
-	defer f.Close()
-	for _, p := range f.Progs {
-		require.NotEqual(t, elf.PT_INTERP, p.Type, "README's build is not static: it needs a dynamic loader")
-	}
-	libs, err := f.ImportedLibraries()
-	require.NoError(t, err)
-	require.Empty(t, libs)
+	testenv.RequireStatic(t, out) // README's build
 	ver, code := runCmd(t, 30*time.Second, "", nil, out, "version")
 	require.Equal(t, 0, code, ver)
 	require.True(t, strings.HasPrefix(ver, "iperfmon "), ver)
