@@ -66,6 +66,7 @@ func (c *Client) Run(ctx context.Context, t Test) (*Result, error) {
 	r.ctx = ctx
 	res, err := r.run()
 	r.cleanup()
+	r.feed.close() // every live report is out before Run returns
 	if err != nil {
 		var me *Error
 		if !errors.As(err, &me) {
@@ -95,6 +96,7 @@ type run struct {
 	drainWG  sync.WaitGroup
 	stopCtrl func() bool
 	lat      *latencyRun // nil unless Test.Latency
+	feed     *liveFeed   // nil unless Test.OnStart or OnInterval
 }
 
 func (r *run) cleanup() {
@@ -370,6 +372,7 @@ func (r *run) buildParams() {
 	p.Title, p.ExtraData = t.Title, t.ExtraData
 	r.params = p
 	r.cfg = streamConfigFromParams(&p)
+	r.cfg.isClient = true
 	r.cfg.Interval = max(t.Interval, 0)
 }
 
@@ -508,7 +511,7 @@ func (r *run) dialUDP(server net.Addr, bind net.IP, port int) (net.Conn, error) 
 // bytes or blocks), then sends TEST_END and returns the next state. A state
 // that arrives during the test (an error from the server) ends it early.
 func (r *run) runData() (iperf3wire.State, error) {
-	dp := startDataPhase(r.ctx, r.cfg, r.streams)
+	dp := startDataPhase(r.ctx, r.liveConfig(), r.streams)
 	r.dp = dp
 	r.lat.startLoaded(r.t.Omit)
 	defer r.lat.stopLoaded()
@@ -564,6 +567,42 @@ func (r *run) runData() (iperf3wire.State, error) {
 		return 0, r.ctrlReadErr(m.err)
 	}
 	return m.st, nil
+}
+
+// liveConfig is the stream config with the test's live hooks attached.
+func (r *run) liveConfig() streamConfig {
+	cfg := r.cfg
+	r.feed = newLiveFeed(r.t.OnStart != nil || r.t.OnInterval != nil)
+	if on := r.t.OnStart; on != nil {
+		cfg.onStart = func(d *dataPhase) {
+			res := r.liveResult(d, d.liveDirections(false))
+			r.feed.send(func() { on(res) })
+		}
+	}
+	if on := r.t.OnInterval; on != nil {
+		cfg.onInterval = func(d *dataPhase, dirs []DirectionResult) {
+			res := r.liveResult(d, dirs)
+			r.feed.send(func() { on(res) })
+		}
+	}
+	return cfg
+}
+
+// liveResult is a Result for the live hooks: what is known while the test
+// runs, with dirs as its figures.
+func (r *run) liveResult(d *dataPhase, dirs []DirectionResult) *Result {
+	t := r.t
+	t.Password = ""
+	return &Result{
+		Test:                 t,
+		Start:                d.start,
+		LocalAddr:            r.ctrl.LocalAddr().String(),
+		RemoteAddr:           r.ctrl.RemoteAddr().String(),
+		Cookie:               r.cookie,
+		Directions:           dirs,
+		SenderHasRetransmits: d.hasRetrans,
+		TCPMSS:               r.facts[0], SndBufActual: r.facts[1], RcvBufActual: r.facts[2],
+	}
 }
 
 func (r *run) ctrlReadErr(err error) error {

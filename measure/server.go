@@ -104,6 +104,22 @@ type Server struct {
 	// not reported.
 	OnResult func(ServedTest)
 
+	// OnTestStart and OnInterval follow every test while it runs, for
+	// reports printed live as iperf3's server prints them: OnTestStart
+	// when its data phase starts (Result holds the addresses and streams,
+	// no figures), OnInterval at the end of every Interval (Result holds
+	// only that interval, this server's view). They are called in order
+	// from one goroutine per test, never from the data path, and all
+	// before that test's OnResult; a slow hook delays later reports, not
+	// the measurement.
+	OnTestStart func(ServedTest)
+	OnInterval  func(ServedTest)
+
+	// Interval is the period of the server's interval samples (iperf3
+	// -s -i): the intervals of OnInterval and of --get-server-output.
+	// 0 means 1 s; negative turns them off.
+	Interval time.Duration
+
 	initOnce sync.Once
 	initErr  error
 	authKey  *serverAuth
@@ -178,6 +194,10 @@ func orDefault[T int | time.Duration](v, def T, orOff bool) T {
 		return 0
 	}
 	return v
+}
+
+func (s *Server) interval() time.Duration {
+	return orDefault(s.Interval, DefaultInterval, true)
 }
 
 func (s *Server) maxTests() int    { return orDefault(s.MaxTests, DefaultMaxTests, false) }

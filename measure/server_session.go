@@ -223,6 +223,7 @@ func (t *serverTest) serve(ctx context.Context, st *ServedTest) (*Result, *testF
 	}
 
 	cfg := streamConfigFromParams(p)
+	cfg.Interval = s.interval()
 	parallel := int(max(p.Parallel.Int(), 1))
 	nRecv, nSend := parallel, 0 // forward: the server receives
 	switch {
@@ -395,8 +396,10 @@ func (t *serverTest) runData(ctx context.Context, st *ServedTest, p *iperf3wire.
 	}
 	defer cancelData()
 
+	feed := newLiveFeed(s.OnTestStart != nil || s.OnInterval != nil)
+	defer feed.close() // after stop: the last interval is out before OnResult
 	started := time.Now()
-	dp := startDataPhase(dataCtx, cfg, streams)
+	dp := startDataPhase(dataCtx, t.liveConfig(cfg, *st, feed), streams)
 	stopped := false
 	stop := func() {
 		if !stopped {
@@ -549,6 +552,38 @@ wait:
 		s.log().Debug("unexpected message after DISPLAY_RESULTS", "client", t.client, "state", state)
 	}
 	return res, nil
+}
+
+// liveConfig attaches the server's live hooks to cfg; st is the test as
+// known when its data phase starts.
+func (t *serverTest) liveConfig(cfg streamConfig, st ServedTest, feed *liveFeed) streamConfig {
+	s := t.srv
+	live := func(d *dataPhase, dirs []DirectionResult) ServedTest {
+		st := st // the hooks run on different goroutines
+		st.Result = &Result{
+			Test:                 st.Test,
+			Start:                d.start,
+			LocalAddr:            t.local.String(),
+			RemoteAddr:           t.client.String(),
+			Cookie:               t.cookie,
+			Directions:           dirs,
+			SenderHasRetransmits: d.hasRetrans,
+		}
+		return st
+	}
+	if on := s.OnTestStart; on != nil {
+		cfg.onStart = func(d *dataPhase) {
+			st := live(d, d.liveDirections(false))
+			feed.send(func() { on(st) })
+		}
+	}
+	if on := s.OnInterval; on != nil {
+		cfg.onInterval = func(d *dataPhase, dirs []DirectionResult) {
+			st := live(d, dirs)
+			feed.send(func() { on(st) })
+		}
+	}
+	return cfg
 }
 
 // fillOmittedPackets adapts the results of clients older than iperf3 3.13,

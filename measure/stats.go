@@ -170,6 +170,7 @@ func (d *dataPhase) sampleInterval(now time.Time) {
 		s.intervals = append(s.intervals, iv)
 	}
 	d.intervalAt = now
+	d.reportInterval()
 }
 
 // finish runs once every goroutine has ended: last partial interval, final

@@ -67,6 +67,14 @@ type streamConfig struct {
 	// Repeating sends iperf3's repeating pattern instead of random bytes
 	// (--repeating-payload).
 	Repeating bool
+
+	// isClient says which end this is (Forward = the client sends).
+	// onStart, when set, is called once the data phase has started and
+	// before the sampler runs; onInterval receives every interval the
+	// sampler cuts, grouped by direction (see live.go), on the sampler.
+	isClient   bool
+	onStart    func(d *dataPhase)
+	onInterval func(d *dataPhase, dirs []DirectionResult)
 }
 
 // streamConfigFromParams derives the stream settings from the parameter JSON.
@@ -325,6 +333,9 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 	}
 	d.stopCtx = context.AfterFunc(ctx, d.abort)
 	d.wg.Add(len(sorted))
+	if cfg.onStart != nil {
+		cfg.onStart(d)
+	}
 	for _, s := range sorted {
 		go d.runStream(s)
 	}

@@ -108,6 +108,17 @@ type Test struct {
 
 	// Logger receives debug output; nil keeps the package silent.
 	Logger *slog.Logger `json:"-"`
+
+	// OnStart and OnInterval follow the test while it runs, for reports
+	// printed live as iperf3 prints them. OnStart is called once when the
+	// data phase starts, with a Result holding the addresses, cookie,
+	// socket facts and streams but no figures; OnInterval at the end of
+	// every interval (-i), with a Result whose streams and directions hold
+	// only that interval. Both are called in order from one goroutine of
+	// the test, never from the data path, and all before Run returns; a
+	// slow hook delays later reports, not the measurement.
+	OnStart    func(*Result) `json:"-"`
+	OnInterval func(*Result) `json:"-"`
 }
 
 // Direction names which way data flows on a set of streams.

@@ -70,6 +70,8 @@ func (a *app) client(ctx context.Context, args []string) int {
 	}
 	log := newLogger(a.stderr, cf.debug)
 	test.Logger = log.slog()
+	live := newLiveOutput(a.stdout, output, renderOptions(unit, nil))
+	live.attach(&test)
 
 	start := time.Now()
 	res, testErr := runTest(ctx, test)
@@ -77,7 +79,7 @@ func (a *app) client(ctx context.Context, args []string) int {
 	if testErr != nil {
 		log.Errorf("test against %s failed: %v (result=%s)", hostPortString(test), testErr, measure.Classify(testErr))
 	}
-	if err := a.render(output, unit, intervalMetrics, test, res, testErr, start); err != nil {
+	if err := a.render(output, unit, intervalMetrics, test, res, testErr, start, live); err != nil {
 		log.Errorf("%v", err)
 		return exitFail
 	}
@@ -87,16 +89,29 @@ func (a *app) client(ctx context.Context, args []string) int {
 	return exitOK
 }
 
+// renderOptions are the report options of the client's output.
+func renderOptions(unit byte, testErr error) report.Options {
+	return report.Options{Version: "iperfmon " + versionString(), Format: unit, Err: testErr}
+}
+
 // render writes a test's outcome to stdout in the chosen format. A failed
 // test still gives iperf3's error document (json) or the failure points
-// (influx, prometheus).
-func (a *app) render(output string, unit byte, intervals bool, test measure.Test, res *measure.Result, testErr error, start time.Time) error {
-	opt := report.Options{Version: "iperfmon " + versionString(), Format: unit, Err: testErr}
+// (influx, prometheus). live, when it printed the start, has the rest.
+func (a *app) render(output string, unit byte, intervals bool, test measure.Test, res *measure.Result, testErr error, start time.Time, live *liveOutput) error {
+	opt := renderOptions(unit, testErr)
+	if output == outText {
+		if done, err := live.finish(res, nil); done {
+			return err
+		}
+	}
 	switch output {
 	case outJSON, outJSONStream, outJSONStreamFull:
 		b, err := report.JSONWith(res, opt)
 		if err != nil {
 			return fmt.Errorf("render json: %w", err)
+		}
+		if done, err := live.finish(res, b); done {
+			return err
 		}
 		if output != outJSON {
 			return jsonStream(a.stdout, b, output == outJSONStreamFull)

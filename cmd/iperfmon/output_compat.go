@@ -116,6 +116,12 @@ func strftime(f string, t time.Time) string {
 // the test failed). With full, the whole document follows (3.20's
 // --json-stream-full-output).
 func jsonStream(w io.Writer, doc []byte, full bool) error {
+	return jsonStreamEvents(w, doc, full, true)
+}
+
+// jsonStreamEvents is jsonStream; without head it leaves out the start and
+// interval events (printed live).
+func jsonStreamEvents(w io.Writer, doc []byte, full, head bool) error {
 	var d struct {
 		Start     json.RawMessage   `json:"start"`
 		Intervals []json.RawMessage `json:"intervals"`
@@ -126,19 +132,20 @@ func jsonStream(w io.Writer, doc []byte, full bool) error {
 		return fmt.Errorf("json-stream: %w", err)
 	}
 	var out bytes.Buffer
-	// "event" before "data", as iperf3 prints them; data is compacted to
-	// one line.
+	// data is compacted to one line.
 	event := func(name string, data []byte) {
 		var c bytes.Buffer
 		if json.Compact(&c, data) != nil || c.Len() == 0 {
 			c.Reset()
 			c.WriteString("{}")
 		}
-		fmt.Fprintf(&out, "{\"event\":%q,\"data\":%s}\n", name, c.Bytes())
+		_ = streamEvent(&out, name, c.Bytes())
 	}
-	event("start", d.Start)
-	for _, iv := range d.Intervals {
-		event("interval", iv)
+	if head {
+		event("start", d.Start)
+		for _, iv := range d.Intervals {
+			event("interval", iv)
+		}
 	}
 	if d.Error != nil {
 		msg, _ := json.Marshal(*d.Error)
@@ -149,5 +156,12 @@ func jsonStream(w io.Writer, doc []byte, full bool) error {
 		out.Write(doc)
 	}
 	_, err := w.Write(out.Bytes())
+	return err
+}
+
+// streamEvent writes one --json-stream line in one write: "event" before
+// "data", as iperf3 prints them; data is one line of JSON.
+func streamEvent(w io.Writer, name string, data []byte) error {
+	_, err := fmt.Fprintf(w, "{\"event\":%q,\"data\":%s}\n", name, data)
 	return err
 }

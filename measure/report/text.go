@@ -87,21 +87,31 @@ func (t *textWriter) idHeader() string {
 
 func (t *textWriter) intervals() {
 	n := 0
-	anyLocalSender, anyLocalReceiver := false, false
 	for i := range t.res.Directions {
 		d := &t.res.Directions[i]
 		n = max(n, len(d.Intervals))
 		for _, s := range d.Streams {
 			n = max(n, len(s.Intervals))
 		}
-		if localSends(d, t.opt.Server) {
+	}
+	if n == 0 {
+		return
+	}
+	t.columns()
+	for i := range n {
+		t.group(i, i > 0)
+	}
+}
+
+// columns is the column header of the interval lines.
+func (t *textWriter) columns() {
+	anyLocalSender, anyLocalReceiver := false, false
+	for i := range t.res.Directions {
+		if localSends(&t.res.Directions[i], t.opt.Server) {
 			anyLocalSender = true
 		} else {
 			anyLocalReceiver = true
 		}
-	}
-	if n == 0 {
-		return
 	}
 	cols := iperf3text.Columns
 	switch {
@@ -113,21 +123,23 @@ func (t *textWriter) intervals() {
 		cols += iperf3text.ColsRetr + iperf3text.ColsCwnd
 	}
 	t.printf("%s%s\n", t.idHeader(), cols)
-	for i := range n {
-		if i > 0 && t.multi() { // iperf3 separates interval groups of -P tests
-			t.printf("%s", iperf3text.Separator)
+}
+
+// group prints the i-th interval of every stream, then the sums.
+func (t *textWriter) group(i int, separate bool) {
+	if separate && t.multi() { // iperf3 separates interval groups of -P tests
+		t.printf("%s", iperf3text.Separator)
+	}
+	for _, s := range streamsByID(t.res) {
+		if i < len(s.s.Intervals) {
+			t.intervalLine(fmt.Sprintf("[%3d]", s.s.ID), s.dir, s.s.Intervals[i], true)
 		}
-		for _, s := range streamsByID(t.res) {
-			if i < len(s.s.Intervals) {
-				t.intervalLine(fmt.Sprintf("[%3d]", s.s.ID), s.dir, s.s.Intervals[i], true)
-			}
-		}
-		if t.multi() {
-			for j := range t.res.Directions {
-				d := &t.res.Directions[j]
-				if i < len(d.Intervals) {
-					t.intervalLine("[SUM]", d, d.Intervals[i], false)
-				}
+	}
+	if t.multi() {
+		for j := range t.res.Directions {
+			d := &t.res.Directions[j]
+			if i < len(d.Intervals) {
+				t.intervalLine("[SUM]", d, d.Intervals[i], false)
 			}
 		}
 	}
