@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/iperfmon/iperfmon/internal/stockiperf"
+)
+
+// timedLine is one stdout line and when it arrived.
+type timedLine struct {
+	text string
+	at   time.Time
+}
+
+// runTimed runs the binary with stdout on a pipe and returns every line
+// with its arrival time, and when the process exited.
+func runTimed(t *testing.T, args ...string) ([]timedLine, time.Time) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	var lines []timedLine
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, timedLine{sc.Text(), time.Now()})
+	}
+	require.NoError(t, cmd.Wait(), "iperfmon %v; stderr:\n%s", args, stderr.String())
+	return lines, time.Now()
+}
+
+// The client prints each interval as it ends, as iperf3 does, in text and
+// --json-stream, through a pipe (no terminal): with -t 3 the first
+// interval arrives about 2 s before the process exits.
+func TestClientLiveOutput(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"text tcp", []string{"-b", "200M"}},
+		{"text udp", []string{"-u"}},
+		{"text reverse", []string{"-R", "-b", "200M"}},
+		{"text tcp -P 2 timestamps", []string{"-P", "2", "-b", "100M", "--timestamps"}},
+		{"json-stream tcp", []string{"--json-stream", "-b", "200M"}},
+		{"json-stream udp reverse", []string{"--json-stream", "-u", "-R"}},
+		{"json-stream-full bidir", []string{"--json-stream", "--json-stream-full-output", "--bidir", "-b", "100M"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			port := strconv.Itoa(stockiperf.StartServer(t))
+			args := append([]string{"-c", "127.0.0.1", "-p", port, "-t", "3"}, tc.args...)
+			lines, exited := runTimed(t, args...)
+			stream := strings.Contains(tc.name, "json-stream")
+			first, intervals := -1, 0
+			for i, l := range lines {
+				if isIntervalLine(l.text, stream) {
+					intervals++
+					if first < 0 {
+						first = i
+					}
+				}
+			}
+			all := joinLines(lines)
+			require.GreaterOrEqual(t, first, 0, "no interval in:\n%s", all)
+			require.GreaterOrEqual(t, intervals, 3, all)
+			early := exited.Sub(lines[first].at)
+			require.GreaterOrEqual(t, early, time.Second, "first interval only %v before exit:\n%s", early, all)
+			last := lines[len(lines)-1].text
+			if !stream {
+				require.True(t, strings.HasSuffix(last, "iperf Done."), all)
+				return
+			}
+			if strings.Contains(tc.name, "full") {
+				require.True(t, json.Valid([]byte(all[strings.LastIndex(all, "\n{\n")+1:])), "whole document last:\n%s", all)
+				return
+			}
+			require.True(t, strings.HasPrefix(last, `{"event":"end"`), all)
+		})
+	}
+}
+
+// isIntervalLine says whether a line reports one interval: an interval
+// event, or a text line with a period that is not a summary.
+func isIntervalLine(l string, stream bool) bool {
+	if stream {
+		var e struct{ Event string }
+		return json.Unmarshal([]byte(l), &e) == nil && e.Event == "interval"
+	}
+	return strings.Contains(l, " sec ") && !strings.Contains(l, "sender") && !strings.Contains(l, "receiver")
+}
+
+func joinLines(ls []timedLine) string {
+	var b strings.Builder
+	for _, l := range ls {
+		b.WriteString(l.text + "\n")
+	}
+	return b.String()
+}
