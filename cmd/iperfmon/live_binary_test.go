@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iperfmon/iperfmon/internal/stockiperf"
+	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
 // timedLine is one stdout line and when it arrived.
@@ -109,4 +111,82 @@ func joinLines(ls []timedLine) string {
 		b.WriteString(l.text + "\n")
 	}
 	return b.String()
+}
+
+// The server prints iperf3's text report of every test (the default of
+// -s) and its --json-stream events live too, with -i, -f and --timestamps
+// in effect, for a stock client.
+func TestServerLiveOutput(t *testing.T) {
+	iperf3 := testenv.RequireTool(t, "iperf3")
+	cases := []struct {
+		name       string
+		server     []string
+		client     []string
+		line       *regexp.Regexp // every text line
+		intervals  int            // at least
+		summary    string
+		jsonStream bool
+	}{
+		{"text tcp -i -f --timestamps", []string{"-i", "0.5", "-f", "m", "--timestamps=%s "}, []string{"-b", "200M"},
+			regexp.MustCompile(`^\d{10} `), 6, "receiver", false},
+		{"text udp reverse", nil, []string{"-u", "-R"}, nil, 3, "sender", false},
+		{"json-stream tcp", []string{"--json-stream"}, []string{"-b", "200M"}, nil, 3, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			port := strconv.Itoa(stockiperf.FreePort(t))
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binPath, append([]string{"-s", "-1", "-B", "127.0.0.1", "-p", port}, tc.server...)...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			var lines []timedLine
+			read := make(chan struct{})
+			go func() {
+				defer close(read)
+				sc := bufio.NewScanner(out)
+				sc.Buffer(make([]byte, 1<<20), 1<<20)
+				for sc.Scan() {
+					lines = append(lines, timedLine{sc.Text(), time.Now()})
+				}
+			}()
+			waitListening(t, port)
+			client := exec.CommandContext(ctx, iperf3, append([]string{"-c", "127.0.0.1", "-p", port, "-t", "3"}, tc.client...)...)
+			b, err := client.CombinedOutput()
+			require.NoError(t, err, string(b))
+			<-read
+			require.NoError(t, cmd.Wait(), stderr.String())
+			exited := time.Now()
+			all := joinLines(lines)
+			first, intervals := -1, 0
+			for i, l := range lines {
+				if tc.line != nil {
+					require.Regexp(t, tc.line, l.text)
+				}
+				if isIntervalLine(l.text, tc.jsonStream) {
+					intervals++
+					if first < 0 {
+						first = i
+					}
+				}
+			}
+			require.GreaterOrEqual(t, intervals, tc.intervals, all)
+			early := exited.Sub(lines[first].at)
+			require.GreaterOrEqual(t, early, time.Second, "first interval only %v before exit:\n%s", early, all)
+			if tc.jsonStream {
+				require.True(t, strings.HasPrefix(lines[0].text, `{"event":"start"`), all)
+				require.True(t, strings.HasPrefix(lines[len(lines)-1].text, `{"event":"end"`), all)
+				return
+			}
+			require.Contains(t, all, "Server listening on "+port+" (test #1)")
+			require.Contains(t, all, "Accepted connection from 127.0.0.1")
+			require.True(t, strings.HasSuffix(lines[len(lines)-1].text, tc.summary), all)
+			if tc.line != nil {
+				require.Contains(t, lines[first].text, "Mbits/sec", "-f m")
+			}
+		})
+	}
 }

@@ -48,7 +48,7 @@ func serverFlagSet() (*pflag.FlagSet, *serverFlags) {
 	fs.StringVar(&sf.keyPath, "rsa-private-key-path", "", "RSA private key (PEM) for authentication")
 	fs.StringVar(&sf.usersPath, "authorized-users-path", "", "iperf3 users file (user,sha256 lines) for authentication")
 	fs.Var(durationValue{&sf.skew, time.Second}, "time-skew-threshold", "how far an auth token's clock may be off (default 10s)")
-	fs.VarP(choiceValue{&sf.output, []string{"none", outInflux}}, "output", "o", "influx: one line-protocol point per direction of every test served")
+	fs.VarP(choiceValue{&sf.output, []string{"none", outText, outInflux}}, "output", "o", "text: iperf3's server report, live (default with -s); influx: one line-protocol point per direction of every test served; none (default of iperfmon server)")
 	registerDebug(fs, &sf.debug)
 	fs.BoolVarP(&sf.help, "help", "h", false, "show this help")
 	sf.iperf3.register(fs)
@@ -70,9 +70,12 @@ func (a *app) server(ctx context.Context, args []string) int {
 	if err == nil {
 		err = sf.common.check(fs.Changed)
 	}
+	if err == nil {
+		err = sf.resolveOutput(fs.Changed)
+	}
 	var done func()
 	if err == nil {
-		done, err = a.applyCommon(&sf.common, false, "")
+		done, err = a.applyCommon(&sf.common, sf.output == outText, "")
 	}
 	if err != nil {
 		a.usageError("server", err)
@@ -88,10 +91,11 @@ func (a *app) server(ctx context.Context, args []string) int {
 			return exitFail
 		}
 	}
-	report := sf.reporter(a.stdout, log)
+	rep := sf.reporter(a.stdout, log)
+	rep.attach(srv)
 	srv.OnResult = func(st measure.ServedTest) {
 		log.Debugf("test from %s: result=%s%s", st.Client, st.Code, servedSummary(st))
-		report(st)
+		rep.result(st)
 		if lw != nil {
 			if err := lw.write(servedPoints(st)...); err != nil {
 				log.Errorf("%v", err)
@@ -104,6 +108,7 @@ func (a *app) server(ctx context.Context, args []string) int {
 		return exitFail
 	}
 	log.Infof("listening on %s (TCP and UDP), up to %d test(s) at once", ln.Addr(), sf.maxTests)
+	rep.banner()
 	err = srv.Serve(ctx, ln)
 	switch {
 	case err == nil: // -1: one test served

@@ -31,8 +31,8 @@ type serverCompat struct {
 
 func (c *serverCompat) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&c.json, "json", "J", false, "print iperf3's JSON report of every test served on stdout")
-	fs.VarP(durationValue{&c.interval, time.Second}, "interval", "i", "accepted: the reports of -J carry the client's intervals")
-	fs.StringVarP(&c.format, "format", "f", "", "accepted: the server prints no text report (its log line has the rate)")
+	fs.VarP(durationValue{&c.interval, time.Second}, "interval", "i", "seconds between the server's interval reports (text, -J, --json-stream); 0 turns them off (default 1)")
+	fs.StringVarP(&c.format, "format", "f", "", "text report units: k m g t (bits/s), K M G T (bytes/s) (default adaptive)")
 	fs.BoolVarP(&c.ipv4, "version4", "4", false, "listen on IPv4 only")
 	fs.BoolVarP(&c.ipv6, "version6", "6", false, "listen on IPv6 only")
 	fs.Var(durationValue{&c.maxDuration, time.Second}, "server-max-duration", "iperf3's name for --max-duration: longest test accepted, seconds")
@@ -113,6 +113,12 @@ func (c *serverCompat) apply(changed func(string) bool, sf *serverFlags, srv *me
 	if changed("interval") && c.interval != 0 && (c.interval < 100*time.Millisecond || c.interval > time.Minute) {
 		return usagef("-i/--interval: %v out of range; allowed 0 or 0.1 to 60 seconds", c.interval)
 	}
+	if changed("interval") {
+		srv.Interval = c.interval
+		if c.interval == 0 {
+			srv.Interval = -1 // no interval reports
+		}
+	}
 	return nil
 }
 
@@ -130,28 +136,123 @@ func (sf *serverFlags) listen(ctx context.Context) (net.Listener, error) {
 	return measure.Listen(ctx, net.JoinHostPort(sf.bind, port))
 }
 
-// reporter prints iperf3's per-test JSON report (-J, --json-stream) of
-// every test served.
-func (sf *serverFlags) reporter(w io.Writer, log *logger) func(measure.ServedTest) {
-	if !sf.iperf3.json && !sf.common.jsonStream {
-		return func(measure.ServedTest) {}
+// resolveOutput settles what stdout carries: iperf3's spelling (-s)
+// prints iperf3's text report unless -o, -J or --json-stream says
+// otherwise; `iperfmon server` prints nothing by default.
+func (sf *serverFlags) resolveOutput(changed func(string) bool) error {
+	jsonOut := sf.iperf3.json || sf.common.jsonStream
+	switch {
+	case changed("output") && sf.output == outText && jsonOut:
+		return usagef("-o text and -J/--json-stream: choose one")
+	case !changed("output") && sf.serverAlias && !jsonOut:
+		sf.output = outText
 	}
-	var mu sync.Mutex
-	return func(st measure.ServedTest) {
-		b, err := report.JSONWith(st.Result, report.Options{Version: "iperfmon " + versionString(), Server: true, Err: st.Err})
-		if err != nil {
-			log.Errorf("render json: %v", err)
-			return
+	return nil
+}
+
+// serverReport prints iperf3's report of every test served on stdout:
+// text (-o text, the default of -s) and --json-stream live, interval by
+// interval, -J as one document per test at its end. Tests served at once
+// print their lines as they come; each write is whole lines of one test.
+type serverReport struct {
+	mu     sync.Mutex
+	w      io.Writer
+	log    *logger
+	output string // outText, outJSON, outJSONStream, outJSONStreamFull or "" (none)
+	opt    report.Options
+	port   int
+	oneOff bool
+	tests  int                    // tests announced by the banner
+	live   map[string]*liveOutput // by cookie, while the test runs
+}
+
+func (sf *serverFlags) reporter(w io.Writer, log *logger) *serverReport {
+	r := &serverReport{w: w, log: log, port: sf.port, oneOff: sf.oneOff, live: map[string]*liveOutput{}}
+	unit, _ := validateFormat(sf.iperf3.format) // checked with the flags
+	r.opt = report.Options{Version: "iperfmon " + versionString(), Server: true, Format: unit}
+	switch {
+	case sf.common.jsonStreamFull:
+		r.output = outJSONStreamFull
+	case sf.common.jsonStream:
+		r.output = outJSONStream
+	case sf.iperf3.json:
+		r.output = outJSON
+	case sf.output == outText:
+		r.output = outText
+	}
+	return r
+}
+
+// attach sets the server's live hooks for the text and stream reports.
+func (r *serverReport) attach(srv *measure.Server) {
+	if newLiveOutput(nil, r.output, r.opt) == nil {
+		return // -J or nothing: the report comes at the end
+	}
+	srv.OnTestStart = func(st measure.ServedTest) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		l := newLiveOutput(r.w, r.output, r.opt)
+		r.live[st.Cookie] = l
+		l.start(st.Result)
+	}
+	srv.OnInterval = func(st measure.ServedTest) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if l := r.live[st.Cookie]; l != nil {
+			l.interval(st.Result)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if sf.common.jsonStream {
-			err = jsonStream(w, b, sf.common.jsonStreamFull)
-		} else {
-			_, err = w.Write(b)
+	}
+}
+
+// banner is iperf3's "Server listening" box, before each test (text).
+func (r *serverReport) banner() {
+	if r.output != outText {
+		return
+	}
+	r.tests++
+	line := "-----------------------------------------------------------\n"
+	if _, err := fmt.Fprintf(r.w, "%sServer listening on %d (test #%d)\n%s", line, r.port, r.tests, line); err != nil {
+		r.log.Errorf("%v", err)
+	}
+}
+
+// result prints the end of a test's report (all of it for -J).
+func (r *serverReport) result(st measure.ServedTest) {
+	if r.output == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.live[st.Cookie]
+	delete(r.live, st.Cookie)
+	if r.output == outText {
+		if l == nil {
+			return // refused or failed before its data phase: logged on stderr
 		}
-		if err != nil {
-			log.Errorf("%v", err)
+		if _, err := l.finish(st.Result, nil); err != nil {
+			r.log.Errorf("%v", err)
 		}
+		if !r.oneOff {
+			r.banner()
+		}
+		return
+	}
+	opt := r.opt
+	opt.Err = st.Err
+	b, err := report.JSONWith(st.Result, opt)
+	if err != nil {
+		r.log.Errorf("render json: %v", err)
+		return
+	}
+	done, err := l.finish(st.Result, b)
+	switch {
+	case done:
+	case r.output == outJSON:
+		_, err = r.w.Write(b)
+	default:
+		err = jsonStream(r.w, b, r.output == outJSONStreamFull)
+	}
+	if err != nil {
+		r.log.Errorf("%v", err)
 	}
 }

@@ -67,11 +67,15 @@ func (t *textWriter) serverSummary() {
 		return
 	}
 	t.printf("%s", iperf3text.Separator)
+	anyLocalSender := false
+	for i := range t.res.Directions {
+		anyLocalSender = anyLocalSender || localSends(&t.res.Directions[i], true)
+	}
 	cols := iperf3text.Columns
 	switch {
 	case t.udp():
 		cols += iperf3text.ColsJitter
-	case t.showRetr():
+	case t.showRetr() && anyLocalSender:
 		cols += iperf3text.ColsRetr
 	}
 	t.printf("%s%s\n", t.idHeader(), cols)
