@@ -62,8 +62,11 @@ iperf3's "server is busy" answer at once. It limits duration, streams and
 bitrate, drops idle peers, can allow only some networks and can require
 RSA authentication. SIGINT or SIGTERM stops it cleanly.
 
-With -o influx it prints one line-protocol point per direction of every
-test it served to stdout.
+As iperfmon -s (or with -o text) it prints iperf3's server report of every
+test served to stdout, interval by interval; -J and --json-stream print
+iperf3's JSON report instead. With -o influx it prints one line-protocol
+point per direction of every test it served. iperfmon server alone prints
+nothing on stdout.
 
 Examples:
   iperfmon server

@@ -48,7 +48,7 @@ func serverFlagSet() (*pflag.FlagSet, *serverFlags) {
 	fs.StringVar(&sf.keyPath, "rsa-private-key-path", "", "RSA private key (PEM) for authentication")
 	fs.StringVar(&sf.usersPath, "authorized-users-path", "", "iperf3 users file (user,sha256 lines) for authentication")
 	fs.Var(durationValue{&sf.skew, time.Second}, "time-skew-threshold", "how far an auth token's clock may be off (default 10s)")
-	fs.VarP(choiceValue{&sf.output, []string{"none", outText, outInflux}}, "output", "o", "text: iperf3's server report, live (default with -s); influx: one line-protocol point per direction of every test served; none (default of iperfmon server)")
+	fs.VarP(choiceValue{&sf.output, []string{"none", outText, outInflux}}, "output", "o", "text: iperf3's server report, live (what -s prints unless told otherwise); influx: one line-protocol point per direction of every test served; none: nothing (iperfmon server)")
 	registerDebug(fs, &sf.debug)
 	fs.BoolVarP(&sf.help, "help", "h", false, "show this help")
 	sf.iperf3.register(fs)
