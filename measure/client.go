@@ -61,6 +61,11 @@ func (c *Client) Run(ctx context.Context, t Test) (*Result, error) {
 		}
 		r.authToken = tok
 	}
+	if t.MPTCP {
+		if err := MPTCPAvailable(); err != nil {
+			return nil, &Error{Code: CodeConnectionFailed, Op: "control: connect", Err: err}
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
 	r.ctx = ctx
@@ -97,6 +102,7 @@ type run struct {
 	stopCtrl func() bool
 	lat      *latencyRun // nil unless Test.Latency
 	feed     *liveFeed   // nil unless Test.OnStart or OnInterval
+	mptcp    bool        // the data streams run over MPTCP
 }
 
 func (r *run) cleanup() {
@@ -171,6 +177,7 @@ func (r *run) run() (*Result, error) {
 	}
 	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
 	d := net.Dialer{Timeout: t.ConnectTimeout, KeepAliveConfig: t.ControlKeepAlive, Control: deviceControl(t.BindDevice)}
+	d.SetMultipathTCP(t.MPTCP)
 	if bind != nil {
 		d.LocalAddr = &net.TCPAddr{IP: bind}
 	}
@@ -330,6 +337,7 @@ func (r *run) buildParams() {
 		Bidirectional: t.Bidir,
 		NoDelay:       t.NoDelay,
 		Congestion:    t.Congestion,
+		MPTCP:         t.MPTCP && t.Protocol != UDP,
 	}
 	if t.Protocol == UDP {
 		p.UDP = true
@@ -422,6 +430,13 @@ func (r *run) createStreams() error {
 	}
 	if len(r.conns) > 0 {
 		r.facts[0], r.facts[1], r.facts[2] = socketFacts(r.conns[0])
+		r.mptcp = overMPTCP(r.conns[0])
+	}
+	switch {
+	case r.mptcp:
+		r.log.Debug("data streams over MPTCP")
+	case t.MPTCP && t.Protocol == TCP:
+		r.log.Debug("the server did not take MPTCP: the data streams run over plain TCP, as iperf3's would")
 	}
 	r.log.Debug("streams created", "count", len(r.streams))
 	return nil
@@ -429,6 +444,7 @@ func (r *run) createStreams() error {
 
 func (r *run) dialer(bind net.IP, port int, udp bool) net.Dialer {
 	d := net.Dialer{Timeout: r.t.ConnectTimeout, Control: dialControl(r.t, port != 0)}
+	d.SetMultipathTCP(r.t.MPTCP && !udp)
 	if bind != nil || port != 0 {
 		if udp {
 			d.LocalAddr = &net.UDPAddr{IP: bind, Port: port}
@@ -691,6 +707,7 @@ func (r *run) result(res *Result, local, remote *iperf3wire.Results) *Result {
 	res.Test = t
 	res.Directions = buildDirections(r.cfg, true, r.dp, local, remote)
 	res.TCPMSS, res.SndBufActual, res.RcvBufActual = r.facts[0], r.facts[1], r.facts[2]
+	res.MPTCP = r.mptcp
 	res.CPULocal = r.dp.cpu
 	if remote != nil {
 		res.CPURemote = CPU{

@@ -25,6 +25,10 @@ type Result struct {
 	// Test.Latency was set.
 	Latency *Latency
 
+	// MPTCP says the TCP data streams ran over Multipath TCP (Test.MPTCP,
+	// and a server that takes it); false after a fallback to plain TCP.
+	MPTCP bool
+
 	SenderHasRetransmits bool   // the sender's kernel reports retransmits
 	CongestionUsed       string // congestion algorithm, when known
 

@@ -14,6 +14,20 @@ import (
 // IPv4 and IPv6 clients, falling back to 0.0.0.0 on hosts without IPv6. An
 // empty addr means ":5201". UDP tests use the same address and port.
 func Listen(ctx context.Context, addr string) (net.Listener, error) {
+	return listenWith(ctx, addr, false)
+}
+
+// ListenMPTCP is Listen with Multipath TCP (iperf3 -s -m): MPTCP clients
+// get MPTCP connections, others plain TCP. Where the kernel lacks MPTCP it
+// fails (see MPTCPAvailable) instead of listening with plain TCP.
+func ListenMPTCP(ctx context.Context, addr string) (net.Listener, error) {
+	if err := MPTCPAvailable(); err != nil {
+		return nil, err
+	}
+	return listenWith(ctx, addr, true)
+}
+
+func listenWith(ctx context.Context, addr string, mptcp bool) (net.Listener, error) {
 	if addr == "" {
 		addr = ":" + strconv.Itoa(DefaultPort)
 	}
@@ -22,6 +36,7 @@ func Listen(ctx context.Context, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen: address %q: want host:port or :port", addr)
 	}
 	var lc net.ListenConfig
+	lc.SetMultipathTCP(mptcp)
 	if host != "" {
 		return lc.Listen(ctx, "tcp", addr)
 	}

@@ -42,8 +42,7 @@ func refuse(num int32, format string, args ...any) *paramError {
 
 // rawParamFlags are parameter keys the Params type does not carry.
 type rawParamFlags struct {
-	SCTP  *bool `json:"sctp"`
-	MPTCP *bool `json:"mptcp"`
+	SCTP *bool `json:"sctp"`
 }
 
 // decodeParams decodes the parameter JSON leniently (numbers may be floats
@@ -58,9 +57,9 @@ func decodeParams(raw json.RawMessage) (*iperf3wire.Params, *paramError) {
 	if f.SCTP != nil && *f.SCTP {
 		return &p, refuse(iperf3wire.IEUNIMP, "parameters: SCTP is not supported; use TCP or UDP")
 	}
-	if f.MPTCP != nil && *f.MPTCP {
-		return &p, refuse(iperf3wire.IEUNIMP, "parameters: MPTCP is not supported")
-	}
+	// "mptcp" is served as iperf3 serves it: over whatever the listener
+	// is (MPTCP with ListenMPTCP; otherwise the client's kernel falls
+	// back to TCP).
 	return &p, nil
 }
 

@@ -33,6 +33,7 @@ type serverTest struct {
 	tcpCh   chan acceptedStream // capacity: every stream of the test
 	streams []net.Conn          // every data connection, closed at the end
 	ordered []net.Conn          // the data connections in stream-id order
+	mptcp   bool                // they run over MPTCP (read while open)
 }
 
 type acceptedStream struct {
@@ -244,6 +245,9 @@ func (t *serverTest) serve(ctx context.Context, st *ServedTest) (*Result, *testF
 		return nil, fail
 	}
 	t.ordered = conns
+	if t.mptcp = len(conns) > 0 && overMPTCP(conns[0]); t.mptcp {
+		s.log().Debug("data streams over MPTCP", "client", t.client)
+	}
 	streams := make([]*dataStream, n)
 	for i, c := range conns {
 		id := streamID(i)
@@ -530,6 +534,7 @@ wait:
 		CPURemote:            CPU{TotalPercent: float64(remote.CPUUtilTotal), UserPercent: float64(remote.CPUUtilUser), SystemPercent: float64(remote.CPUUtilSystem)},
 		SenderHasRetransmits: local.SenderHasRetransmits > 0 || remote.SenderHasRetransmits > 0,
 		CongestionUsed:       local.CongestionUsed,
+		MPTCP:                t.mptcp,
 	}
 	if p.GetServerOutput != 0 {
 		if p.JSONOutput != 0 {

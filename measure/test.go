@@ -75,6 +75,9 @@ type Test struct {
 	NoDelay    bool   // -N
 	TOS        int    // -S / --dscp (already shifted: DSCP<<2)
 	ZeroCopy   bool   // -Z
+	// MPTCP (-m) opens the control and TCP data connections as Multipath
+	// TCP; Run refuses it where the kernel lacks MPTCP (see MPTCPAvailable).
+	MPTCP bool
 
 	Family      Family // -4 / -6
 	BindAddress string // -B

@@ -218,6 +218,7 @@ func (c *clientFlags) test(fs *pflag.FlagSet, args []string, getenv func(string)
 		BindAddress: bind, ClientPort: c.cport, ConnectTimeout: c.connectTimeout,
 		BindDevice: dev, DontFragment: c.compat.dontFragment, FQRate: c.compat.fqRate,
 		SndTimeout: c.common.sndTimeout, ControlKeepAlive: ka, RepeatingPayload: c.compat.repeating,
+		MPTCP: c.common.mptcp,
 		Title: c.compat.title, ExtraData: c.compat.extraData,
 		UDPCounters64: c.counters64, GetServerOutput: c.getServerOutput,
 		Username: c.username, UsePKCS1Padding: c.pkcs1,

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iperfmon/iperfmon/measure"
 	"github.com/spf13/pflag"
 )
 
@@ -22,6 +23,7 @@ type commonCompat struct {
 	timestamps                 string // strftime format; "" is off
 	logfile                    string
 	forceflush, verbose        bool
+	mptcp                      bool
 	rcvTimeout, sndTimeout     time.Duration
 	bindDev                    string
 	affinity                   string
@@ -54,7 +56,7 @@ func (c *commonCompat) register(fs *pflag.FlagSet, server bool) {
 	fs.StringVarP(&c.affinity, "affinity", "A", "", "pin iperfmon to CPU core n")
 	fs.StringVarP(&c.pidfile, "pidfile", "I", "", "write the process id to this file (removed on exit)")
 	refuse(fs, "file", "F", true, "iperfmon measures the network, not disks or files: use -n SIZE to send that many bytes")
-	refuse(fs, "mptcp", "m", false, "iperfmon does not speak MPTCP: test each path with TCP")
+	fs.BoolVarP(&c.mptcp, "mptcp", "m", false, "use Multipath TCP (MPTCP) rather than plain TCP (Linux; refused where the kernel lacks it)")
 	if server {
 		refuse(fs, "daemon", "D", false, "iperfmon does not fork into the background: run it under systemd (see examples/) or with nohup ... &")
 	}
@@ -128,6 +130,11 @@ func (c *commonCompat) check(changed func(string) bool) error {
 	}
 	if c.jsonStreamFull && !c.jsonStream {
 		return usagef("--json-stream-full-output: only with --json-stream")
+	}
+	if c.mptcp {
+		if err := measure.MPTCPAvailable(); err != nil {
+			return usagef("-m/--mptcp: %v", err)
+		}
 	}
 	if c.affinity != "" {
 		if _, err := parseAffinity(c.affinity); err != nil {

@@ -63,6 +63,18 @@ func TestClientCompatFlags(t *testing.T) {
 	}
 }
 
+// -m is MPTCP where the kernel has it, and refused with the reason where
+// it does not (never a silent fallback to TCP).
+func TestClientMPTCPFlag(t *testing.T) {
+	got, err := parseClient([]string{"h", "-m"}, nil)
+	if avail := measure.MPTCPAvailable(); avail != nil {
+		require.EqualError(t, err, "-m/--mptcp: "+avail.Error())
+		return
+	}
+	require.NoError(t, err)
+	require.True(t, got.MPTCP)
+}
+
 // Every iperf3 option iperfmon does not offer is refused with the reason
 // and what to use instead, and ranges are checked as iperf3 checks them.
 func TestClientCompatErrors(t *testing.T) {
@@ -73,7 +85,6 @@ func TestClientCompatErrors(t *testing.T) {
 		{[]string{"--sctp"}, "--sctp: not supported: iperfmon does not speak SCTP: use TCP (default) or -u"},
 		{[]string{"-X", "a"}, "-X/--xbind: not supported: iperfmon does not speak SCTP: use -B to bind"},
 		{[]string{"--nstreams", "2"}, "--nstreams: not supported: iperfmon does not speak SCTP: use -P for parallel TCP streams"},
-		{[]string{"-m"}, "-m/--mptcp: not supported: iperfmon does not speak MPTCP: test each path with TCP"},
 		{[]string{"-F", "f"}, "-F/--file: not supported: iperfmon measures the network, not disks or files: use -n SIZE to send that many bytes"},
 		{[]string{"-L", "5"}, "-L/--flowlabel: not supported: iperfmon does not set IPv6 flow labels (the kernel's automatic labels, net.ipv6.auto_flowlabels, stay in effect)"},
 		{[]string{"--debug=9"}, `-d/--debug: invalid debug level "9": allowed 1 to 4 (iperf3's levels; any turns on debug output)`},

@@ -126,14 +126,19 @@ func (c *serverCompat) apply(changed func(string) bool, sf *serverFlags, srv *me
 // -4/-6 names, or both families.
 func (sf *serverFlags) listen(ctx context.Context) (net.Listener, error) {
 	port := strconv.Itoa(sf.port)
+	listen := measure.Listen
+	if sf.common.mptcp {
+		listen = measure.ListenMPTCP // -m: checked with the flags
+	}
 	switch {
 	case sf.bind == "" && sf.iperf3.ipv4:
-		return measure.Listen(ctx, net.JoinHostPort("0.0.0.0", port))
+		return listen(ctx, net.JoinHostPort("0.0.0.0", port))
 	case sf.bind == "" && sf.iperf3.ipv6:
 		var lc net.ListenConfig
+		lc.SetMultipathTCP(sf.common.mptcp)
 		return lc.Listen(ctx, "tcp6", net.JoinHostPort("::", port)) // IPv6 only
 	}
-	return measure.Listen(ctx, net.JoinHostPort(sf.bind, port))
+	return listen(ctx, net.JoinHostPort(sf.bind, port))
 }
 
 // resolveOutput settles what stdout carries: iperf3's spelling (-s)

@@ -43,6 +43,7 @@ type Params struct {
 	ClientVersion   string `json:"client_version,omitempty"`
 	AuthToken       string `json:"authtoken,omitempty"`
 	JSONOutput      Number `json:"json_output,omitempty"`
+	MPTCP           bool   `json:"mptcp,omitempty"`
 }
 
 // Number is a JSON number decoded leniently: integers, floats, huge unsigned

@@ -36,6 +36,14 @@ type Server struct {
 // OnResult are kept for WaitResults.
 func Start(t testing.TB, srv *measure.Server, addr string) *Server {
 	t.Helper()
+	ln, err := measure.Listen(context.Background(), addr)
+	require.NoError(t, err)
+	return StartOn(t, srv, ln)
+}
+
+// StartOn is Start on a listener the test opened (e.g. ListenMPTCP).
+func StartOn(t testing.TB, srv *measure.Server, ln net.Listener) *Server {
+	t.Helper()
 	ts := &Server{Srv: srv, Done: make(chan error, 1)}
 	ts.cond = sync.NewCond(&ts.mu)
 	user := srv.OnResult
@@ -48,10 +56,14 @@ func Start(t testing.TB, srv *measure.Server, addr string) *Server {
 		ts.cond.Broadcast()
 		ts.mu.Unlock()
 	}
+	return serve(t, ts, ln)
+}
+
+func serve(t testing.TB, ts *Server, ln net.Listener) *Server {
+	t.Helper()
+	srv := ts.Srv
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.Cancel = cancel
-	ln, err := measure.Listen(ctx, addr)
-	require.NoError(t, err)
 	ta := ln.Addr().(*net.TCPAddr)
 	ts.Port = ta.Port
 	ts.Host = ta.IP.String()
