@@ -23,7 +23,7 @@ type commonCompat struct {
 	timestamps                 string // strftime format; "" is off
 	logfile                    string
 	forceflush, verbose        bool
-	mptcp                      bool
+	mptcp, daemon              bool
 	rcvTimeout, sndTimeout     time.Duration
 	bindDev                    string
 	affinity                   string
@@ -58,7 +58,7 @@ func (c *commonCompat) register(fs *pflag.FlagSet, server bool) {
 	refuse(fs, "file", "F", true, "iperfmon measures the network, not disks or files: use -n SIZE to send that many bytes")
 	fs.BoolVarP(&c.mptcp, "mptcp", "m", false, "use Multipath TCP (MPTCP) rather than plain TCP (Linux; refused where the kernel lacks it)")
 	if server {
-		refuse(fs, "daemon", "D", false, "iperfmon does not fork into the background: run it under systemd (see examples/) or with nohup ... &")
+		fs.BoolVarP(&c.daemon, "daemon", "D", false, "run the server in the background (its output: --logfile; its pid: -I)")
 	}
 }
 

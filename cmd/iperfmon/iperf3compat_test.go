@@ -143,7 +143,7 @@ func TestServerCompatFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-D"}, "-D/--daemon: not supported: iperfmon does not fork into the background: run it under systemd (see examples/) or with nohup ... &"},
+		{[]string{"-D", "-4", "-6"}, "-4 and -6: choose one"}, // checked before going to the background
 		{[]string{"--server-max-duration", "10", "--max-duration", "10"}, "--server-max-duration and --max-duration are the same limit: give one"},
 		{[]string{"--server-bitrate-limit", "1G", "--max-bitrate", "1G"}, "--server-bitrate-limit and --max-bitrate are the same limit: give one"},
 		{[]string{"--server-bitrate-limit", "1G/0"}, `--server-bitrate-limit: invalid averaging interval "0" in "1G/0": allowed 1 to 3600 seconds`},

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strings"
@@ -73,11 +75,19 @@ func (a *app) server(ctx context.Context, args []string) int {
 	if err == nil {
 		err = sf.resolveOutput(fs.Changed)
 	}
+	var ready io.WriteCloser // -D's child: report start-up to the parent
+	if err == nil && sf.common.daemon {
+		if ready = a.daemonChild(); ready == nil {
+			return a.daemonize(args) // flags are good: the child serves
+		}
+	}
+	defer daemonReport(&ready, fmt.Errorf("the server stopped before it listened"))
 	var done func()
 	if err == nil {
 		done, err = a.applyCommon(&sf.common, sf.output == outText, "")
 	}
 	if err != nil {
+		daemonReport(&ready, err)
 		a.usageError("server", err)
 		return exitUsage
 	}
@@ -103,6 +113,7 @@ func (a *app) server(ctx context.Context, args []string) int {
 		}
 	}
 	ln, err := sf.listen(ctx)
+	daemonReport(&ready, err)
 	if err != nil {
 		log.Errorf("iperfmon server: %v", err)
 		return exitFail
