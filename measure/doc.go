@@ -22,4 +22,11 @@
 // one ServedTest per test served or refused. Cancelling Serve's context or
 // calling Close ends running tests with SERVER_TERMINATE, so that clients
 // print "the server has terminated"; Shutdown first lets them finish.
+//
+// Reports can also follow a test while it runs, as iperf3 prints them:
+// Test.OnStart and Test.OnInterval (client), Server.OnTestStart and
+// Server.OnInterval (server) get the start and every interval as the
+// sampler cuts it, from one goroutine per test that is neither a data
+// stream nor the sampler (see live.go). Test.MPTCP and ListenMPTCP use
+// Multipath TCP where the kernel has it (MPTCPAvailable).
 package measure
