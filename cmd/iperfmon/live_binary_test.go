@@ -63,6 +63,7 @@ func TestClientLiveOutput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // 3 s each; paced, so they share 2 cores
 			port := strconv.Itoa(stockiperf.StartServer(t))
 			args := append([]string{"-c", "127.0.0.1", "-p", port, "-t", "3"}, tc.args...)
 			lines, exited := runTimed(t, args...)
@@ -134,6 +135,7 @@ func TestServerLiveOutput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			port := strconv.Itoa(stockiperf.FreePort(t))
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
