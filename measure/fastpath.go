@@ -18,8 +18,10 @@ type fastPath struct {
 	tx udpBatchTx
 	rx udpBatchRx
 
-	truncRead bool // TCP receive with MSG_TRUNC
-	sendfile  bool // TCP -Z send with sendfile
+	truncRead bool   // TCP receive with MSG_TRUNC
+	sendfile  bool   // TCP -Z send with sendfile
+	thread    bool   // TCP send with blocking writes from a locked OS thread
+	wake      func() // ends a blocked write of a thread sender (Stop)
 }
 
 // Kill switches, read once: IPERFMON_DISABLE_FASTPATH=1 keeps every stream

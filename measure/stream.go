@@ -382,6 +382,9 @@ func (d *dataPhase) haltAll() {
 		past := time.Unix(1, 0)
 		for _, s := range d.streams {
 			_ = s.Conn.SetDeadline(past)
+			if s.fast.wake != nil {
+				s.fast.wake()
+			}
 		}
 	})
 }
