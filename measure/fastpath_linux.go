@@ -21,10 +21,6 @@ func (s *dataStream) initFastPath() {
 			if w := newSendfileWriter(c, s.buf[:max(s.cfg.Length, 1)], s.cfg.Log); w != nil {
 				s.write, s.fast.sendfile = w.write, true
 			}
-		case tcpThreads && s.cfg.Bitrate == 0:
-			if w := newBlockingWriter(c); w != nil {
-				s.write, s.fast.thread, s.fast.wake = w.write, true, w.wake
-			}
 		default:
 			if w := newRawWriter(c); w != nil {
 				s.write = w.write

@@ -161,7 +161,8 @@ type dataStream struct {
 	// UDP receiver state, owned by the stream goroutine.
 	rx udpRecvState
 
-	err error // set by the stream goroutine, read after it ended
+	err   error       // set by the stream goroutine, read after it ended
+	ended atomic.Bool // the stream goroutine returned
 
 	// Owned by the sampler while running, by Stop afterwards.
 	prev      sampleMark
@@ -247,7 +248,9 @@ type dataPhase struct {
 	haltOnce sync.Once
 	stopping atomic.Bool // Stop was called: stream errors are expected
 	stopOnce sync.Once
-	stopCtx  func() bool // undoes context.AfterFunc
+	// wakeTimer runs wakeBlocked after haltAll when there are thread senders.
+	wakeTimer *time.Timer
+	stopCtx   func() bool // undoes context.AfterFunc
 
 	omitting   atomic.Bool
 	omitDoneCh chan struct{}
@@ -319,6 +322,11 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 			d.sampleTCPInfo(s, false) // baseline for retransmits
 		}
 	}
+	if n := tcpSenders(sorted); n > 1 && n <= maxThreadSenders {
+		for _, s := range sorted {
+			s.useThread()
+		}
+	}
 	d.live.Store(int32(len(sorted)))
 	if len(sorted) == 0 {
 		d.signalDone()
@@ -330,6 +338,21 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 	}
 	go d.runSampler()
 	return d
+}
+
+// maxThreadSenders bounds the OS threads a test's TCP senders may lock, one
+// each (iperf3 itself allows 128 streams); beyond it they stay goroutines
+// that take turns.
+const maxThreadSenders = 128
+
+func tcpSenders(streams []*dataStream) int {
+	n := 0
+	for _, s := range streams {
+		if s.Sender && s.tcp != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // Done is closed when this end's senders have reached the -n/-k budget, when
@@ -361,6 +384,9 @@ func (d *dataPhase) Stop() {
 		d.stopping.Store(true)
 		d.haltAll()
 		d.wg.Wait()
+		if d.wakeTimer != nil {
+			d.wakeTimer.Stop()
+		}
 		<-d.samplerDone
 		d.stopCtx()
 		d.finish()
@@ -380,13 +406,29 @@ func (d *dataPhase) haltAll() {
 		d.halt.Store(true)
 		close(d.quit)
 		past := time.Unix(1, 0)
+		threads := false
 		for _, s := range d.streams {
 			_ = s.Conn.SetDeadline(past)
-			if s.fast.wake != nil {
-				s.fast.wake()
-			}
+			threads = threads || s.fast.wake != nil
+		}
+		if threads {
+			d.wakeTimer = time.AfterFunc(wakeAfter, d.wakeBlocked)
 		}
 	})
+}
+
+// wakeAfter is how long Stop lets a thread sender finish the write it is
+// in (a reading peer drains it in microseconds) before shutdown(2) ends it:
+// a FIN before TEST_END only when the peer stopped reading.
+const wakeAfter = 20 * time.Millisecond
+
+// wakeBlocked ends the writes of thread senders that are still running.
+func (d *dataPhase) wakeBlocked() {
+	for _, s := range d.streams {
+		if s.fast.wake != nil && !s.ended.Load() {
+			s.fast.wake()
+		}
+	}
 }
 
 // Err reports the first stream error other than the expected end of a stream.
@@ -409,6 +451,7 @@ func (d *dataPhase) setErr(err error) {
 
 func (d *dataPhase) runStream(s *dataStream) {
 	defer d.wg.Done()
+	defer s.ended.Store(true)
 	var err error
 	switch {
 	case s.isUD && s.Sender:

@@ -76,6 +76,18 @@ func (w *rawWriter) write(p []byte) (int, error) {
 // as iperf3 3.16+ does with a pthread per stream.
 var tcpThreads = envTrue("IPERFMON_EXPERIMENT_TCP_THREADS")
 
+// useThread moves an unpaced TCP sender from rawWriter to a blockingWriter
+// on its own OS thread (sendTCP locks it). startDataPhase calls it when the
+// test has several TCP senders.
+func (s *dataStream) useThread() {
+	if !tcpThreads || !s.Sender || s.tcp == nil || s.cfg.Bitrate != 0 || s.fast.sendfile || s.cfg.Portable || envPortable {
+		return
+	}
+	if w := newBlockingWriter(s.tcp); w != nil {
+		s.write, s.fast.thread, s.fast.wake = w.write, true, w.wake
+	}
+}
+
 // sendTimeout bounds one blocking write (SO_SNDTIMEO): a writer whose
 // peer stopped reading comes back this often to see the test's deadline.
 const sendTimeout = 200 * time.Millisecond
