@@ -18,10 +18,8 @@ type fastPath struct {
 	tx udpBatchTx
 	rx udpBatchRx
 
-	truncRead bool   // TCP receive with MSG_TRUNC
-	sendfile  bool   // TCP -Z send with sendfile
-	thread    bool   // TCP send with blocking writes from a locked OS thread
-	wake      func() // ends a blocked write of a thread sender (Stop)
+	truncRead bool // TCP receive with MSG_TRUNC
+	sendfile  bool // TCP -Z send with sendfile
 }
 
 // Kill switches, read once: IPERFMON_DISABLE_FASTPATH=1 keeps every stream

@@ -4,6 +4,3 @@ package measure
 
 // initFastPath: no platform fast paths here; streams use the portable loops.
 func (s *dataStream) initFastPath() {}
-
-// useThread: the portable sender stays a goroutine.
-func (s *dataStream) useThread() {}

@@ -161,8 +161,7 @@ type dataStream struct {
 	// UDP receiver state, owned by the stream goroutine.
 	rx udpRecvState
 
-	err   error       // set by the stream goroutine, read after it ended
-	ended atomic.Bool // the stream goroutine returned
+	err error // set by the stream goroutine, read after it ended
 
 	// Owned by the sampler while running, by Stop afterwards.
 	prev      sampleMark
@@ -248,9 +247,7 @@ type dataPhase struct {
 	haltOnce sync.Once
 	stopping atomic.Bool // Stop was called: stream errors are expected
 	stopOnce sync.Once
-	// wakeTimer runs wakeBlocked after haltAll when there are thread senders.
-	wakeTimer *time.Timer
-	stopCtx   func() bool // undoes context.AfterFunc
+	stopCtx  func() bool // undoes context.AfterFunc
 
 	omitting   atomic.Bool
 	omitDoneCh chan struct{}
@@ -322,11 +319,6 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 			d.sampleTCPInfo(s, false) // baseline for retransmits
 		}
 	}
-	if n := tcpSenders(sorted); n > 1 && n <= maxThreadSenders {
-		for _, s := range sorted {
-			s.useThread()
-		}
-	}
 	d.live.Store(int32(len(sorted)))
 	if len(sorted) == 0 {
 		d.signalDone()
@@ -338,21 +330,6 @@ func startDataPhase(ctx context.Context, cfg streamConfig, streams []*dataStream
 	}
 	go d.runSampler()
 	return d
-}
-
-// maxThreadSenders bounds the OS threads a test's TCP senders may lock, one
-// each (iperf3 itself allows 128 streams); beyond it they stay goroutines
-// that take turns.
-const maxThreadSenders = 128
-
-func tcpSenders(streams []*dataStream) int {
-	n := 0
-	for _, s := range streams {
-		if s.Sender && s.tcp != nil {
-			n++
-		}
-	}
-	return n
 }
 
 // Done is closed when this end's senders have reached the -n/-k budget, when
@@ -384,9 +361,6 @@ func (d *dataPhase) Stop() {
 		d.stopping.Store(true)
 		d.haltAll()
 		d.wg.Wait()
-		if d.wakeTimer != nil {
-			d.wakeTimer.Stop()
-		}
 		<-d.samplerDone
 		d.stopCtx()
 		d.finish()
@@ -406,29 +380,10 @@ func (d *dataPhase) haltAll() {
 		d.halt.Store(true)
 		close(d.quit)
 		past := time.Unix(1, 0)
-		threads := false
 		for _, s := range d.streams {
 			_ = s.Conn.SetDeadline(past)
-			threads = threads || s.fast.wake != nil
-		}
-		if threads {
-			d.wakeTimer = time.AfterFunc(wakeAfter, d.wakeBlocked)
 		}
 	})
-}
-
-// wakeAfter is how long Stop lets a thread sender finish the write it is
-// in (a reading peer drains it in microseconds) before shutdown(2) ends it:
-// a FIN before TEST_END only when the peer stopped reading.
-const wakeAfter = 20 * time.Millisecond
-
-// wakeBlocked ends the writes of thread senders that are still running.
-func (d *dataPhase) wakeBlocked() {
-	for _, s := range d.streams {
-		if s.fast.wake != nil && !s.ended.Load() {
-			s.fast.wake()
-		}
-	}
 }
 
 // Err reports the first stream error other than the expected end of a stream.
@@ -451,7 +406,6 @@ func (d *dataPhase) setErr(err error) {
 
 func (d *dataPhase) runStream(s *dataStream) {
 	defer d.wg.Done()
-	defer s.ended.Store(true)
 	var err error
 	switch {
 	case s.isUD && s.Sender:

@@ -1,20 +1,11 @@
 package measure
 
-import "runtime"
-
 // sendTCP writes the same block until the test stops or the -n/-k budget
 // is used up. No allocation and no clock read per write unless paced.
 // s.write is the swappable send primitive (sendfile for -Z on Linux).
 func (d *dataPhase) sendTCP(s *dataStream) error {
 	buf := s.buf[:d.cfg.Length]
 	p := newPacer(d.cfg.Bitrate, len(buf), d.start)
-	turns := d.turns
-	if s.fast.thread {
-		// The kernel time-slices the streams' threads; no turns.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		turns = false
-	}
 	for !d.halt.Load() {
 		if !d.reserve(len(buf)) {
 			d.senderExhausted()
@@ -31,9 +22,7 @@ func (d *dataPhase) sendTCP(s *dataStream) error {
 		if err != nil {
 			return err
 		}
-		if turns {
-			runtime.Gosched()
-		}
+		d.yield()
 	}
 	return nil
 }
