@@ -1,6 +1,9 @@
 package measure
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // pacer paces one sending stream on two buckets of bytes.
 //
@@ -32,6 +35,7 @@ type pacer struct {
 	maxOwed float64 // the average bucket's cap: depth + pacerBurst of rate
 	owed    float64 // the average bucket
 	peak    float64 // the peak bucket
+	catchUp float64 // the peak bucket's rate in multiples of rate
 	tokens  float64 // what may go now: min(owed, peak), set by refill
 	last    time.Time
 	timer   *time.Timer
@@ -83,13 +87,15 @@ func newPacer(bitsPerSecond int64, length int, start time.Time) *pacer {
 		release: min(max(rate*paceWake.Seconds(), size), depth),
 		length:  size,
 		maxOwed: depth + rate*pacerBurst.Seconds(),
+		catchUp: paceCatchUp,
 		last:    start,
 		timer:   t,
 		fine:    newFineSleeper(),
 	}
 }
 
-// deep lets a stream make up its arrears at once, and returns p. For TCP:
+// deep lets a stream make up its arrears at once (no peak bucket), and
+// returns p. For TCP:
 // its blocks go into the socket buffer, and the kernel's congestion
 // control, not the pacer, decides what leaves back to back; what the pacer
 // held back after a stall (a loss recovery that filled the buffer) would
@@ -97,6 +103,7 @@ func newPacer(bitsPerSecond int64, length int, start time.Time) *pacer {
 func (p *pacer) deep() *pacer {
 	if p != nil {
 		p.depth = p.maxOwed
+		p.catchUp = math.Inf(1)
 	}
 	return p
 }
@@ -121,7 +128,7 @@ func (p *pacer) refill(now time.Time) {
 	if e := now.Sub(p.last).Seconds(); e > 0 {
 		p.last = now
 		p.owed = min(p.owed+e*p.rate, p.maxOwed)
-		p.peak = min(p.peak+e*p.rate*paceCatchUp, p.depth)
+		p.peak = min(p.peak+e*p.rate*p.catchUp, p.depth)
 	}
 	p.tokens = min(p.owed, p.peak)
 }
@@ -137,7 +144,7 @@ func (p *pacer) wait(quit <-chan struct{}) bool {
 			return true
 		}
 		// The later of the two buckets' times to fill up to need.
-		s := max((need-p.owed)/p.rate, (need-p.peak)/(p.rate*paceCatchUp))
+		s := max((need-p.owed)/p.rate, (need-p.peak)/(p.rate*p.catchUp))
 		d := time.Duration(s*float64(time.Second)) + 1
 		if d < fineSleepMax && p.fine.sleep(d) {
 			select {

@@ -67,9 +67,9 @@ func TestPacerBoundsBursts(t *testing.T) {
 			const steps = 10_000
 			step := 100 * time.Microsecond
 			sent, largest := drain(p, &now, step, steps, size)
-			require.LessOrEqual(t, largest, min(rate*step.Seconds()*paceCatchUp, p.depth)+size)
+			require.LessOrEqual(t, largest, min(rate*step.Seconds()*p.catchUp, p.depth)+size)
 			second := rate * steps * step.Seconds()
-			want := second + min(max(arrears, 0), second*(paceCatchUp-1))
+			want := second + min(max(arrears, 0), second*(p.catchUp-1))
 			require.InEpsilon(t, want, sent, 0.01)
 		})
 	}
