@@ -62,14 +62,14 @@ func TestPacerBoundsBursts(t *testing.T) {
 			arrears := min(rate*tc.stall.Seconds(), p.maxOwed) - first
 			require.InDelta(t, max(arrears, 0), max(p.owed, 0), size)
 			// Steady 100 µs steps for 1 s: no step releases more than the
-			// peak bucket refills (paceCatchUp times the rate) or holds,
-			// and the arrears are made up at (paceCatchUp-1) times the rate.
+			// peak bucket holds, and the arrears are made up within the
+			// second (peakRate grows with them).
 			const steps = 10_000
 			step := 100 * time.Microsecond
 			sent, largest := drain(p, &now, step, steps, size)
-			require.LessOrEqual(t, largest, min(rate*step.Seconds()*p.catchUp, p.depth)+size)
+			require.LessOrEqual(t, largest, p.depth+size)
 			second := rate * steps * step.Seconds()
-			want := second + min(max(arrears, 0), second*(p.catchUp-1))
+			want := second + max(arrears, 0)
 			require.InEpsilon(t, want, sent, 0.01)
 		})
 	}
@@ -78,6 +78,25 @@ func TestPacerBoundsBursts(t *testing.T) {
 // TestPacerForgivesOmittedArrears: what the average owes for the omitted
 // seconds is dropped at the end of -O, so that making it up does not
 // overshoot -b in the measured seconds.
+// TestPacerPeakRate: short arrears are made up at a quarter over the
+// rate, long ones faster, by their length over paceHorizon.
+func TestPacerPeakRate(t *testing.T) {
+	start := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		stall time.Duration
+		want  float64
+	}{
+		{0, paceCatchUp},
+		{250 * time.Microsecond, paceCatchUp}, // within the peak bucket
+		{10*time.Millisecond + 250*time.Microsecond, paceCatchUp + 0.2},
+		{50*time.Millisecond + 250*time.Microsecond, paceCatchUp + 1},
+	} {
+		p := newPacer(450e6, 1400, start)
+		p.refill(start.Add(tc.stall))
+		require.InDelta(t, tc.want, p.peakRate(), 0.001, "after a %v stall", tc.stall)
+	}
+}
+
 func TestPacerForgivesOmittedArrears(t *testing.T) {
 	start := time.Unix(1000, 0)
 	p := newPacer(100e6, 1400, start)
