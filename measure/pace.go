@@ -19,8 +19,10 @@ import (
 // fits. The peak bucket holds at most depth bytes (paceQuantum of rate, at
 // least paceMinBurst blocks) and fills at paceCatchUp times the rate, a
 // little faster while long arrears are owed (peakRate), so a wake-up
-// releases at most depth, and a stall is made up in releases of depth,
-// never in one burst (iperf3 sends the whole arrears back to back). Sleeps are fine-grained
+// releases at most depth (woken late, what accrued at the peak rate since
+// the last, up to paceLate of it), and a stall is made up in such
+// releases, never in one burst (iperf3 sends the whole arrears back to
+// back). Sleeps are fine-grained
 // where the platform allows it (pace_linux.go: nanosleep), not Go's ~1 ms
 // timer.
 //
@@ -75,6 +77,10 @@ const (
 	// suites on a 2-core VM) reached 42-82 % of -b where iperf3, which
 	// sends its arrears back to back, reached -b.
 	paceHorizon = 50 * time.Millisecond
+	// paceLate is the longest late wake-up whose accrual one release may
+	// carry: about a Go timer's granularity, so a sender woken late as a
+	// rule still meets -b, and a stall is still made up in pieces.
+	paceLate = 2 * time.Millisecond
 )
 
 // newPacer returns nil when bitsPerSecond is unlimited (<= 0).
@@ -133,7 +139,13 @@ func (p *pacer) refill(now time.Time) {
 	}
 	if e := now.Sub(p.last).Seconds(); e > 0 {
 		p.last = now
-		p.peak = min(p.peak+e*p.rate*p.peakRate(), p.depth)
+		// A wake-up later than the peak bucket's depth may release what
+		// accrued at the peak rate since the last, up to paceLate of it:
+		// capping it at depth would cap the rate at depth per wake-up
+		// (41 Mbit/s for 1 ms wake-ups at 100 Mbit/s), short of -b on a
+		// host that wakes the sender late, where iperf3 sends what it owes.
+		late := min(e, paceLate.Seconds()) * p.rate * p.catchUp
+		p.peak = min(p.peak+e*p.rate*p.peakRate(), max(p.depth, late))
 		p.owed = min(p.owed+e*p.rate, p.maxOwed)
 	}
 	p.tokens = min(p.owed, p.peak)
