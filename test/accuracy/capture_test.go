@@ -179,17 +179,62 @@ type burstStats struct {
 	maxBytes, p999Bytes float64
 	packets             int
 	wireBPS             float64 // mean rate on the wire over the window
+	stalled             float64 // share of [from, to) left out as make-up after stalls
 }
 
 // neededBucket computes burstStats over arrivals in [from, to).
 func neededBucket(arr []arrival, rate float64, from, to time.Duration) burstStats {
+	return neededBucketSkipping(arr, rate, from, to, nil)
+}
+
+// span is a stretch of time, [from, to).
+type span struct{ from, to time.Duration }
+
+// makeUps finds the host's stalls of a paced sender in its arrivals: a
+// gap of more than gap between two arrivals (a sender at 90 Mbit/s or more
+// sends every 125 µs or sooner). A stall of s is followed by its make-up,
+// at 1.25 times the rate or more, so it lasts at most 4·s: that stretch,
+// plus a millisecond, is returned for each stall.
+func makeUps(arr []arrival, from, to, gap time.Duration) []span {
+	var out []span
+	for i := 1; i < len(arr); i++ {
+		a, b := arr[i-1].at, arr[i].at
+		if a < from || b >= to {
+			continue
+		}
+		if s := b - a; s > gap {
+			m := span{b, b + 4*s + time.Millisecond}
+			if n := len(out); n > 0 && m.from <= out[n-1].to {
+				out[n-1].to = max(out[n-1].to, m.to)
+				continue
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// neededBucketSkipping is neededBucket leaving out the arrivals inside
+// skip (sorted by start): they are not counted, and the server's queue
+// starts empty after each.
+func neededBucketSkipping(arr []arrival, rate float64, from, to time.Duration, skip []span) burstStats {
 	var q float64
 	var prev time.Duration
 	var qs []float64
 	var bytes float64
 	var t0 time.Duration
+	var skipped time.Duration
+	k := 0
 	for _, a := range arr {
 		if a.at < from || a.at >= to {
+			continue
+		}
+		for k < len(skip) && skip[k].to <= a.at {
+			skipped += skip[k].to - max(skip[k].from, from)
+			k++
+			q = 0
+		}
+		if k < len(skip) && a.at >= skip[k].from {
 			continue
 		}
 		if len(qs) > 0 {
@@ -207,6 +252,9 @@ func neededBucket(arr []arrival, rate float64, from, to time.Duration) burstStat
 	}
 	slices.Sort(qs)
 	st := burstStats{maxBytes: qs[len(qs)-1], p999Bytes: qs[len(qs)*999/1000], packets: len(qs)}
+	if to > from {
+		st.stalled = float64(skipped) / float64(to-from)
+	}
 	if d := (prev - t0).Seconds(); d > 0 {
 		st.wireBPS = bytes * 8 / d
 	}
