@@ -185,7 +185,10 @@ func TestGSODegradesOnSmallMTU(t *testing.T) {
 		t.Skip("needs root for a network namespace")
 	}
 	a, b := udpPairInNetns(t, 1500)
-	cfg := streamConfig{Protocol: UDP, Length: 3000, Blocks: 200, Bitrate: 50e6, Interval: time.Second}
+	// 1 Gbit/s: the pacer releases 100 µs of rate (4 datagrams) at a
+	// time, so the sends are GSO batches; at low rates it sends single
+	// datagrams, which need no GSO and would not fail.
+	cfg := streamConfig{Protocol: UDP, Length: 3000, Blocks: 200, Bitrate: 1e9, Interval: time.Second}
 	snd, rcv := newDataStream(1, true, a, cfg), newDataStream(1, false, b, cfg)
 	if tx, ok := snd.fast.tx.(*mmsgTx); !ok || !tx.gso {
 		t.Skip("kernel without UDP GSO")

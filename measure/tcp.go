@@ -5,7 +5,8 @@ package measure
 // s.write is the swappable send primitive (sendfile for -Z on Linux).
 func (d *dataPhase) sendTCP(s *dataStream) error {
 	buf := s.buf[:d.cfg.Length]
-	p := newPacer(d.cfg.Bitrate, len(buf), d.start)
+	p := newPacer(d.cfg.Bitrate, len(buf), d.start).deep()
+	p.forgiveAt(d.omitDoneCh)
 	for !d.halt.Load() {
 		if !d.reserve(len(buf)) {
 			d.senderExhausted()

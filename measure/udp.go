@@ -22,6 +22,7 @@ func (d *dataPhase) sendUDP(s *dataStream) error {
 	}
 	buf := s.buf[:d.cfg.Length]
 	p := newPacer(d.cfg.Bitrate, len(buf), d.start)
+	p.forgiveAt(d.omitDoneCh)
 	for !d.halt.Load() {
 		if p != nil && !p.wait(d.quit) {
 			return nil

@@ -38,6 +38,7 @@ func (d *dataPhase) sendUDPBatch(s *dataStream, tx udpBatchTx) error {
 	buf := tx.buffer()
 	room := tx.capacity()
 	p := newPacer(d.cfg.Bitrate, size, d.start)
+	p.forgiveAt(d.omitDoneCh)
 	pending := 0 // datagrams taken from the budget but not sent yet
 	exhausted := false
 	for !d.halt.Load() {
