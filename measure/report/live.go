@@ -91,29 +91,11 @@ func (t *textWriter) serverSummary() {
 
 // sideLine is the summary line of this end's side of a stream or sum.
 func (t *textWriter) sideLine(id string, d *measure.DirectionResult, s measure.Summary) {
-	role := t.role(d)
 	if localSends(d, t.opt.Server) {
-		snd := iperf3text.Lead(id, role, 0, s.SenderSeconds, s.SenderBytes, s.SenderBitsPerSecond, t.opt.Format)
-		switch {
-		case t.udp():
-			sent := s.SenderPackets
-			if sent == 0 {
-				sent = s.Packets
-			}
-			t.printf("%s%s  sender\n", snd, iperf3text.Loss(0, 0, sent, 0))
-		case t.showRetr() && s.Retransmits >= 0:
-			t.printf("%s  %3d             sender\n", snd, s.Retransmits)
-		default:
-			t.printf("%s                  sender\n", snd)
-		}
+		t.senderLine(id, d, s)
 		return
 	}
-	rcv := iperf3text.Lead(id, role, 0, s.ReceiverSeconds, s.ReceiverBytes, s.ReceiverBitsPerSecond, t.opt.Format)
-	if t.udp() {
-		t.printf("%s%s  receiver\n", rcv, iperf3text.Loss(s.JitterMs, s.LostPackets, s.Packets, s.LostPercent))
-		return
-	}
-	t.printf("%s                  receiver\n", rcv)
+	t.receiverLine(id, d, s)
 }
 
 // JSONStart is the data of --json-stream's start event: -J's "start"

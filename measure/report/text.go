@@ -207,13 +207,15 @@ func (t *textWriter) summary() {
 	t.printf("\niperf Done.\n")
 }
 
+// summaryLines are the sender's and the receiver's summary lines of a
+// stream or sum.
 func (t *textWriter) summaryLines(id string, d *measure.DirectionResult, s measure.Summary) {
-	role := t.role(d)
-	lead := func(seconds float64, bytes int64, bps float64) string {
-		return iperf3text.Lead(id, role, 0, seconds, bytes, bps, t.opt.Format)
-	}
-	snd := lead(s.SenderSeconds, s.SenderBytes, s.SenderBitsPerSecond)
-	rcv := lead(s.ReceiverSeconds, s.ReceiverBytes, s.ReceiverBitsPerSecond)
+	t.senderLine(id, d, s)
+	t.receiverLine(id, d, s)
+}
+
+func (t *textWriter) senderLine(id string, d *measure.DirectionResult, s measure.Summary) {
+	snd := iperf3text.Lead(id, t.role(d), 0, s.SenderSeconds, s.SenderBytes, s.SenderBitsPerSecond, t.opt.Format)
 	switch {
 	case t.udp():
 		sent := s.SenderPackets
@@ -221,14 +223,20 @@ func (t *textWriter) summaryLines(id string, d *measure.DirectionResult, s measu
 			sent = s.Packets
 		}
 		t.printf("%s%s  sender\n", snd, iperf3text.Loss(0, 0, sent, 0))
-		t.printf("%s%s  receiver\n", rcv, iperf3text.Loss(s.JitterMs, s.LostPackets, s.Packets, s.LostPercent))
 	case t.showRetr() && s.Retransmits >= 0:
 		t.printf("%s  %3d             sender\n", snd, s.Retransmits)
-		t.printf("%s                  receiver\n", rcv)
 	default:
 		t.printf("%s                  sender\n", snd)
-		t.printf("%s                  receiver\n", rcv)
 	}
+}
+
+func (t *textWriter) receiverLine(id string, d *measure.DirectionResult, s measure.Summary) {
+	rcv := iperf3text.Lead(id, t.role(d), 0, s.ReceiverSeconds, s.ReceiverBytes, s.ReceiverBitsPerSecond, t.opt.Format)
+	if t.udp() {
+		t.printf("%s%s  receiver\n", rcv, iperf3text.Loss(s.JitterMs, s.LostPackets, s.Packets, s.LostPercent))
+		return
+	}
+	t.printf("%s                  receiver\n", rcv)
 }
 
 func (t *textWriter) cpuLine() {
