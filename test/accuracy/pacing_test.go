@@ -78,7 +78,8 @@ func pacingRef(t *testing.T, l *link) pair {
 
 // TestPacing checks that iperfmon's sender at a target rate is no
 // burstier than stock iperf3's: over a shallow bucket, UDP loses at most
-// 0.1 points more, and TCP neither stalls (delivers what iperf3 does, or
+// 0.1 points more than the worse of two iperf3 runs, one before and one
+// after it, and TCP neither stalls (delivers what iperf3 does, or
 // -b) nor overshoots -b. UDP runs with GSO on, the default: the pacer, not
 // a kill switch, must keep the batches small.
 func TestPacing(t *testing.T) {
@@ -124,21 +125,36 @@ func TestPacing(t *testing.T) {
 						or.recvBPS, floor, ceil)
 					return
 				}
-				refLoss := rr.lostPercent
-				if !math.IsNaN(rr.srvLostPercent) {
-					refLoss = rr.srvLostPercent
+				// iperf3 runs again after iperfmon: a busy host's stalls come
+				// and go within seconds (3.22 lost 0.02-18 % in the same
+				// case of one run), so iperfmon is held to the worse of the
+				// two runs that bracket it.
+				rr2 := c.run(l, ref, refSpec, prep)
+				if rr2 == nil {
+					return
 				}
+				refLoss := max(serverLoss(rr), serverLoss(rr2))
+				floor = min(b, rr.recvBPS, rr2.recvBPS) * (1 - tolTruthPct/100)
 				r.ours = fmt.Sprintf("loss %.3f %%, %s", or.lostPercent, mbit(or.recvBPS))
-				r.ref = fmt.Sprintf("loss %.3f %%, %s (%s)", refLoss, mbit(rr.recvBPS), ref.client.name)
+				r.ref = fmt.Sprintf("loss %.3f / %.3f %%, %s / %s (%s, before / after)", serverLoss(rr), serverLoss(rr2), mbit(rr.recvBPS), mbit(rr2.recvBPS), ref.client.name)
 				r.errPct = fmt.Sprintf("%+.3f pp (over iperf3)", or.lostPercent-refLoss)
 				if math.IsNaN(or.lostPercent) || or.lostPercent > refLoss+tolPacingLossPP {
-					c.errorf("iperfmon loss %.3f %% over a %s bucket, %s %.3f %%: want at most %.1f points more",
+					c.errorf("iperfmon loss %.3f %% over a %s bucket, %s %.3f %% (the worse of the runs before and after): want at most %.1f points more",
 						or.lostPercent, kb(pc.bucket), ref.client.name, refLoss, tolPacingLossPP)
 				}
 				c.withinRange("iperfmon UDP received (iperf3's or -b, less 3 %)", or.recvBPS, floor, math.Inf(1))
 			})
 		})
 	}
+}
+
+// serverLoss is the loss a stock run reports: its server's own where the
+// client fetched it, else its client's.
+func serverLoss(rr *result) float64 {
+	if !math.IsNaN(rr.srvLostPercent) {
+		return rr.srvLostPercent
+	}
+	return rr.lostPercent
 }
 
 // burstCase is a UDP test on an unshaped link whose arrivals are captured.
