@@ -79,7 +79,7 @@ func pacingRef(t *testing.T, l *link) pair {
 // TestPacing checks that iperfmon's sender at a target rate is no
 // burstier than stock iperf3's: over a shallow bucket, UDP loses at most
 // 0.1 points more than the worse of two iperf3 runs, one before and one
-// after it, and TCP neither stalls (delivers what iperf3 does, or
+// after it (plus their own spread, when they disagree), and TCP neither stalls (delivers what iperf3 does, or
 // -b) nor overshoots -b. UDP runs with GSO on, the default: the pacer, not
 // a kill switch, must keep the batches small.
 func TestPacing(t *testing.T) {
@@ -133,14 +133,18 @@ func TestPacing(t *testing.T) {
 				if rr2 == nil {
 					return
 				}
+				// Two iperf3 runs on the same link that disagree by more than
+				// the tolerance show what the host did meanwhile: that
+				// spread is allowed on top of it (none when they agree).
 				refLoss := max(serverLoss(rr), serverLoss(rr2))
+				tol := tolPacingLossPP + math.Abs(serverLoss(rr)-serverLoss(rr2))
 				floor = min(b, rr.recvBPS, rr2.recvBPS) * (1 - tolTruthPct/100)
 				r.ours = fmt.Sprintf("loss %.3f %%, %s", or.lostPercent, mbit(or.recvBPS))
 				r.ref = fmt.Sprintf("loss %.3f / %.3f %%, %s / %s (%s, before / after)", serverLoss(rr), serverLoss(rr2), mbit(rr.recvBPS), mbit(rr2.recvBPS), ref.client.name)
 				r.errPct = fmt.Sprintf("%+.3f pp (over iperf3)", or.lostPercent-refLoss)
-				if math.IsNaN(or.lostPercent) || or.lostPercent > refLoss+tolPacingLossPP {
-					c.errorf("iperfmon loss %.3f %% over a %s bucket, %s %.3f %% (the worse of the runs before and after): want at most %.1f points more",
-						or.lostPercent, kb(pc.bucket), ref.client.name, refLoss, tolPacingLossPP)
+				if math.IsNaN(or.lostPercent) || math.IsNaN(refLoss) || or.lostPercent > refLoss+tol {
+					c.errorf("iperfmon loss %.3f %% over a %s bucket, %s %.3f %% (the worse of the runs before and after): want at most %.2f points more (0.1 and the two runs' spread)",
+						or.lostPercent, kb(pc.bucket), ref.client.name, refLoss, tol)
 				}
 				c.withinRange("iperfmon UDP received (iperf3's or -b, less 3 %)", or.recvBPS, floor, math.Inf(1))
 			})
