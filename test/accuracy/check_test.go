@@ -119,10 +119,12 @@ func checkCommon(c *checker, who string, r *result, s spec) {
 		// The qdiscs are FIFO, but veth hands each packet to the input
 		// backlog of the CPU that transmits it (the sender's, or the one
 		// where the shaper's timer fired), and two CPUs' backlogs drain
-		// independently: a rare swap is real (stock iperf3 counted 1 in
-		// 23,000 datagrams at 500 Mbit/s on a quiet host, iperfmon 3 in
-		// 29,000 on a busy one, where threads and timers change CPUs
-		// more often). More than 1 in 5,000 is the tool's error.
+		// independently: swaps are real. On a quiet host they are rare
+		// (stock iperf3 counted 1 in 23,000 datagrams at 500 Mbit/s), but
+		// on the CI VM reverse tests saw up to 2.3 % from both tools alike
+		// (iperf3 689 of 30,135; iperfmon 471 of 29,418). More than 1 in
+		// 25 is the tool's error (a sequence or batch counting bug shows
+		// as far more).
 		if !(r.outOfOrder >= 0 && r.outOfOrder <= maxOutOfOrder(r.packets)) {
 			c.errorf("%s: out_of_order = %v of %v datagrams, want at most %v on a FIFO link", who, r.outOfOrder, r.packets, maxOutOfOrder(r.packets))
 		}
@@ -188,12 +190,12 @@ func checkIntervals(c *checker, who string, r *result, s spec) {
 }
 
 // maxOutOfOrder is the reordering allowed in a test of n datagrams on the
-// veth link: 1 in 5,000, and at least 3.
+// veth link: 1 in 25, and at least 3.
 func maxOutOfOrder(n float64) float64 {
 	if math.IsNaN(n) {
 		return 3
 	}
-	return max(3, math.Floor(n/5000))
+	return max(3, math.Floor(n/25))
 }
 
 // jitterConsistent says whether two jitter figures agree. There is no

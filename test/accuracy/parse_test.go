@@ -64,7 +64,7 @@ func TestIntervalChecksCatchOmitErrors(t *testing.T) {
 			return strings.Replace(s, `"bytes":	37499000`, `"bytes":	49364000`, -1)
 		}, "add up to"},
 		{"out of order reported", func(s string) string {
-			return strings.Replace(s, `"out_of_order":	0`, `"out_of_order":	7`, 1)
+			return strings.Replace(s, `"out_of_order":	0`, `"out_of_order":	5000`, 1)
 		}, "out_of_order"},
 		{"no CPU figures", func(s string) string {
 			return strings.Replace(s, `"cpu_utilization_percent"`, `"cpu"`, 1)
@@ -111,8 +111,9 @@ func TestJitterConsistent(t *testing.T) {
 
 func TestMaxOutOfOrder(t *testing.T) {
 	require.EqualValues(t, 3, maxOutOfOrder(nan()))
-	require.EqualValues(t, 3, maxOutOfOrder(9000))
-	require.EqualValues(t, 5, maxOutOfOrder(26800))
+	require.EqualValues(t, 3, maxOutOfOrder(60))
+	require.EqualValues(t, 360, maxOutOfOrder(9000))
+	require.EqualValues(t, 1072, maxOutOfOrder(26800))
 }
 
 func TestSnmpValue(t *testing.T) {
