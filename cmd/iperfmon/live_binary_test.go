@@ -29,6 +29,14 @@ func runTimed(t *testing.T, args ...string) ([]timedLine, time.Time) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	return startTimed(ctx, t, args...)()
+}
+
+// startTimed starts the binary with stdout on a pipe, read as it comes;
+// the function it returns waits for the process to exit and returns every
+// line with its arrival time, and when the process exited.
+func startTimed(ctx context.Context, t *testing.T, args ...string) func() ([]timedLine, time.Time) {
+	t.Helper()
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -36,13 +44,21 @@ func runTimed(t *testing.T, args ...string) ([]timedLine, time.Time) {
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	var lines []timedLine
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, timedLine{sc.Text(), time.Now()})
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			lines = append(lines, timedLine{sc.Text(), time.Now()})
+		}
+	}()
+	return func() ([]timedLine, time.Time) {
+		t.Helper()
+		<-read
+		require.NoError(t, cmd.Wait(), "iperfmon %v; stderr:\n%s", args, stderr.String())
+		return lines, time.Now()
 	}
-	require.NoError(t, cmd.Wait(), "iperfmon %v; stderr:\n%s", args, stderr.String())
-	return lines, time.Now()
 }
 
 // The client prints each interval as it ends, as iperf3 does, in text and
@@ -139,29 +155,12 @@ func TestServerLiveOutput(t *testing.T) {
 			port := strconv.Itoa(stockiperf.FreePort(t))
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, binPath, append([]string{"-s", "-1", "-B", "127.0.0.1", "-p", port}, tc.server...)...)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			out, err := cmd.StdoutPipe()
-			require.NoError(t, err)
-			require.NoError(t, cmd.Start())
-			var lines []timedLine
-			read := make(chan struct{})
-			go func() {
-				defer close(read)
-				sc := bufio.NewScanner(out)
-				sc.Buffer(make([]byte, 1<<20), 1<<20)
-				for sc.Scan() {
-					lines = append(lines, timedLine{sc.Text(), time.Now()})
-				}
-			}()
+			wait := startTimed(ctx, t, append([]string{"-s", "-1", "-B", "127.0.0.1", "-p", port}, tc.server...)...)
 			waitListening(t, port)
 			client := exec.CommandContext(ctx, iperf3, append([]string{"-c", "127.0.0.1", "-p", port, "-t", "3"}, tc.client...)...)
 			b, err := client.CombinedOutput()
 			require.NoError(t, err, string(b))
-			<-read
-			require.NoError(t, cmd.Wait(), stderr.String())
-			exited := time.Now()
+			lines, exited := wait()
 			all := joinLines(lines)
 			first, intervals := -1, 0
 			for i, l := range lines {
