@@ -27,9 +27,9 @@
 #   IPERFMON_IPERF3_318, IPERFMON_IPERF3_322  stock iperf3 3.18 (trixie) and
 #                   3.22 (sid) for interop, JSON and bench comparisons; fetched
 #                   by scripts/stock-iperf3.sh (and cached) when unset
-#   ACCURACY_PACING=1  also run the accuracy suite's pacing cases (burst and
-#                   policer loss against iperf3 3.22; need a host without
-#                   stalls, docs/accuracy.md "Pacing")
+#   ACCURACY_PACING=0  leave out the accuracy suite's pacing cases (burst
+#                   and policer loss against iperf3 3.22; docs/accuracy.md
+#                   "Pacing")
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -105,6 +105,8 @@ func TestPacing(t *testing.T) {
 			sh := shaping{qdisc: "tbf", rate: pc.rate, burst: pc.bucket, limit: pc.bucket}
 			prep := func() error { l.unshape(pc.dir.receiver()); return l.shape(pc.dir.sender(), sh) }
 			runCase(t, r, func(c *checker) {
+				m := startHostMeter()
+				defer judgeHost(c, m)
 				rr := c.run(l, ref, refSpec, prep)
 				if rr == nil {
 					return
@@ -148,22 +150,43 @@ func TestPacing(t *testing.T) {
 						or.lostPercent, kb(pc.bucket), ref.client.name, refLoss, tol)
 				}
 				c.withinRange("iperfmon UDP received (iperf3's or -b, less 3 %)", or.recvBPS, floor, math.Inf(1))
+				if !c.ok() && refLoss > maxRefLossPct {
+					c.unfitf("%s lost %.2f %% on this link, which it holds under %g %% on a host that keeps time", ref.client.name, refLoss, maxRefLossPct)
+				}
 			})
 		})
 	}
 }
 
-// requirePacing skips the pacing cases unless ACCURACY_PACING is set.
-// They judge differences of a tenth of a percent of loss, or a few KB of
-// burst, that the host's own stalls swamp: on the shared 2-core VM, 3.22
-// lost 0.08 % and then 44.5 % in the same case back to back, and in such
-// stretches iperfmon failed them as often as iperf3 would have failed
-// against itself. So they are not part of the default suite (nor CI's);
-// run them on a quiet host.
+// requirePacing skips the pacing cases when ACCURACY_PACING=0.
 func requirePacing(t *testing.T) {
 	t.Helper()
-	if os.Getenv("ACCURACY_PACING") == "" {
-		t.Skip("the pacing cases run with ACCURACY_PACING=1, on a host without stalls (docs/accuracy.md, \"Pacing\")")
+	if os.Getenv("ACCURACY_PACING") == "0" {
+		t.Skip("ACCURACY_PACING=0: the pacing cases are switched off")
+	}
+}
+
+// The pacing cases judge a tenth of a percent of loss, or a few KB of
+// burst, which a shared VM's stalls swamp: with the hypervisor taking a
+// quarter of the CPUs' time, a tbf's timers fire late and a 16 KB bucket
+// at 500 Mbit/s dropped 17-41 % of 3.22's datagrams. A failed attempt is
+// not counted (checker.unfit) when the hypervisor took more than
+// maxSteal of the CPUs' time while it ran, or when stock iperf3 lost
+// more than maxRefLossPct on the link: on a host that keeps time it loses
+// under that in every case.
+const (
+	maxSteal      = 0.02
+	maxRefLossPct = 1.0
+)
+
+// judgeHost marks a failed attempt unfit when the hypervisor took more
+// than maxSteal of the CPUs' time since m started.
+func judgeHost(c *checker, m hostMeter) {
+	if c.ok() {
+		return
+	}
+	if s := m.steal(); s > maxSteal {
+		c.unfitf("the hypervisor took %.1f %% of the CPUs' time (steal in /proc/stat), more than %.0f %%", 100*s, 100*maxSteal)
 	}
 }
 
@@ -194,7 +217,7 @@ type burstCase struct {
 // silence) the envelope does not apply. The bucket at -b/0.9 (a link loaded
 // to 90 %) is reported for both tools, stalls included: after a stall
 // iperf3 sends its arrears back to back, iperfmon in releases of at most
-// 2 ms of rate. About 25 s.
+// 0.5 ms of rate. About 25 s.
 func TestPacingBurst(t *testing.T) {
 	requirePacing(t)
 	l := newLink(t)
@@ -241,6 +264,8 @@ func TestPacingBurst(t *testing.T) {
 				return &b
 			}
 			runCase(t, r, func(c *checker) {
+				m := startHostMeter()
+				defer judgeHost(c, m)
 				rs := measure(c, ref)
 				if rs == nil {
 					return
@@ -255,8 +280,9 @@ func TestPacingBurst(t *testing.T) {
 				r.errPct = fmt.Sprintf("%d packets", ob.env.packets)
 				switch {
 				case ob.env.stalled > maxStalled:
-					c.errorf("the host stalled iperfmon's sender: %.0f %% of the test was making up, more than %.0f %%; not judged",
+					c.errorf("the host stalled iperfmon's sender: %.0f %% of the test was making up, more than %.0f %%",
 						100*ob.env.stalled, 100*maxStalled)
+					c.unfitf("iperfmon's sender was stalled for %.0f %% of the test", 100*ob.env.stalled)
 				case !(ob.env.p999Bytes <= bound):
 					c.errorf("iperfmon at -b %s needs a %s bucket at %s (99.9th percentile, make-ups after stalls left out), want at most %s; %s needs %s",
 						mbit(bc.bitrate), kb(int(ob.env.p999Bytes)), mbit(envelope), kb(int(bound)), ref.client.name, kb(int(rs.env.p999Bytes)))
