@@ -211,7 +211,7 @@ e2e_tests() {
 # test process only orchestrates, and the race detector's overhead would
 # compete with the programs being measured.
 accuracy_tests() {
-	go test -v -count=1 -timeout 20m "${extra[@]}" ./test/accuracy/... 2>&1 | tee "$logdir/accuracy.log"
+	go test -v -count=1 -timeout 30m "${extra[@]}" ./test/accuracy/... 2>&1 | tee "$logdir/accuracy.log"
 }
 
 # fleet_tests runs test/fleet alone (root; ip, tc, iperf3): 24 agents with
