@@ -61,12 +61,28 @@ func stealShare(before, after cpuTimes) float64 {
 // minutes: a guest whose vCPUs are descheduled wakes senders and the
 // shaper's timers late, and a small bucket then drops for reasons neither
 // tool controls.
-type hostMeter struct{ start cpuTimes }
+// Laps (one per tool run) keep a short stall from being diluted by the
+// attempt's quiet runs.
+type hostMeter struct {
+	start cpuTimes
+	worst float64 // the largest share of a lap so far
+}
 
-func startHostMeter() hostMeter { return hostMeter{readCPUTimes()} }
+func startHostMeter() *hostMeter { return &hostMeter{start: readCPUTimes()} }
 
-// steal is the share stolen since startHostMeter (0 without /proc/stat).
-func (m hostMeter) steal() float64 { return stealShare(m.start, readCPUTimes()) }
+// lap ends a lap (a tool run) and starts the next.
+func (m *hostMeter) lap() {
+	now := readCPUTimes()
+	m.worst = max(m.worst, stealShare(m.start, now))
+	m.start = now
+}
+
+// steal is the largest share stolen in a lap since startHostMeter, the
+// running lap included (0 without /proc/stat).
+func (m *hostMeter) steal() float64 {
+	m.lap()
+	return m.worst
+}
 
 func readCPUTimes() cpuTimes {
 	b, err := os.ReadFile("/proc/stat")
