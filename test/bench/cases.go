@@ -79,7 +79,8 @@ type sample struct {
 	clientRSS, serverRSS int64
 	clientCSW, serverCSW int64 // context switches
 	// What else ran on the watched CPUs (procstat.go); a disturbed run
-	// (steal above BENCH_MAX_STEAL) is kept for the count, not the figures.
+	// (above BENCH_MAX_STEAL or BENCH_MAX_OTHER) is kept for the count, not
+	// the figures.
 	dist      disturbance
 	disturbed bool
 }
@@ -103,18 +104,18 @@ func (r results) clean(k key) []sample {
 	return out
 }
 
-// discarded counts the disturbed samples of k and gives the largest steal
-// among them and among the clean ones.
-func (r results) discarded(k key) (n int, maxDiscarded, maxClean float64) {
+// discarded counts the disturbed samples of k and gives the most steal
+// and other work among them and among the clean ones.
+func (r results) discarded(k key) (n int, worstDiscarded, worstClean disturbance) {
 	for _, s := range r[k] {
+		w := &worstClean
 		if s.disturbed {
 			n++
-			maxDiscarded = max(maxDiscarded, s.dist.steal)
-		} else {
-			maxClean = max(maxClean, s.dist.steal)
+			w = &worstDiscarded
 		}
+		w.steal, w.other = max(w.steal, s.dist.steal), max(w.other, s.dist.other)
 	}
-	return n, maxDiscarded, maxClean
+	return n, worstDiscarded, worstClean
 }
 
 func argv(cfg config, t tool, server bool, port int, m mode) []string {
@@ -188,7 +189,7 @@ func measureAll(ctx context.Context, cfg config) (results, error) {
 						reruns++
 					}
 				}
-				v := cfg.policy.decide(s.dist.steal, reruns, spent, max(took, oneRun))
+				v := cfg.policy.decide(s.dist, reruns, spent, max(took, oneRun))
 				s.disturbed = v != keep
 				fmt.Fprintf(os.Stderr, "I! rep %d %-7s %-18s %8.2f Gbit/s %9.0f pps loss %5.2f%% cpu c %.2fs s %.2fs csw c %d s %d rss c %dM s %dM steal %.1f%% other %.0f%% %s\n",
 					rep+1, k.mode, k.pair, s.bps/1e9, s.pps, s.lossPct, s.clientCPU, s.srvCPU, s.clientCSW, s.serverCSW, s.clientRSS>>20, s.serverRSS>>20, s.dist.steal, s.dist.other, v)

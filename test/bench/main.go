@@ -99,6 +99,7 @@ func loadConfig() config {
 	}
 	c.policy = rerunPolicy{
 		maxSteal: envFloat("BENCH_MAX_STEAL", 2),
+		maxOther: envFloat("BENCH_MAX_OTHER", 10),
 		perKey:   envInt("BENCH_MAX_RERUNS", 3),
 		budget:   time.Duration(envInt("BENCH_RERUN_TIME", 300)) * time.Second,
 	}

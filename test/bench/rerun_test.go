@@ -8,10 +8,10 @@ import (
 )
 
 func TestRerunPolicy(t *testing.T) {
-	p := rerunPolicy{maxSteal: 2, perKey: 3, budget: 60 * time.Second}
+	p := rerunPolicy{maxSteal: 2, maxOther: 10, perKey: 3, budget: 60 * time.Second}
 	tests := []struct {
 		name         string
-		steal        float64
+		steal, other float64
 		reruns       int
 		spent, next  time.Duration
 		want         verdict
@@ -20,13 +20,16 @@ func TestRerunPolicy(t *testing.T) {
 		{name: "clean", steal: 0.4, want: keep},
 		{name: "at the threshold", steal: 2, want: keep},
 		{name: "disturbed", steal: 2.1, want: rerun},
+		{name: "other work at the threshold", other: 10, want: keep},
+		{name: "other work", steal: 0.1, other: 36, want: rerun},
+		{name: "other work, reruns used up", other: 36, reruns: 3, want: discard},
 		{name: "clean after reruns", steal: 1, reruns: 3, spent: time.Hour, want: keep},
 		{name: "last rerun of the key", steal: 9, reruns: 2, want: rerun},
 		{name: "key's reruns used up", steal: 9, reruns: 3, want: discard},
 		{name: "budget fits one more", steal: 9, spent: 55 * time.Second, next: 5 * time.Second, want: rerun},
 		{name: "budget used up", steal: 9, spent: 56 * time.Second, next: 5 * time.Second, want: discard},
 		{name: "no reruns allowed", steal: 9, want: discard, policyChange: func(p *rerunPolicy) { p.perKey = 0 }},
-		{name: "threshold 100 keeps all", steal: 99, reruns: 3, want: keep, policyChange: func(p *rerunPolicy) { p.maxSteal = 100 }},
+		{name: "thresholds 100 keep all", steal: 99, other: 100, reruns: 3, want: keep, policyChange: func(p *rerunPolicy) { p.maxSteal, p.maxOther = 100, 100 }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -34,8 +37,9 @@ func TestRerunPolicy(t *testing.T) {
 			if tc.policyChange != nil {
 				tc.policyChange(&q)
 			}
-			if got := q.decide(tc.steal, tc.reruns, tc.spent, tc.next); got != tc.want {
-				t.Fatalf("decide(%v, %d, %v, %v) = %v, want %v", tc.steal, tc.reruns, tc.spent, tc.next, got, tc.want)
+			d := disturbance{steal: tc.steal, other: tc.other}
+			if got := q.decide(d, tc.reruns, tc.spent, tc.next); got != tc.want {
+				t.Fatalf("decide(%+v, %d, %v, %v) = %v, want %v", d, tc.reruns, tc.spent, tc.next, got, tc.want)
 			}
 		})
 	}
@@ -44,13 +48,13 @@ func TestRerunPolicy(t *testing.T) {
 // A row needs minClean clean runs on both sides; medians and spreads leave
 // the disturbed runs out, and the steal cell counts them.
 func TestRatioRowDiscards(t *testing.T) {
-	run := func(gbit, steal float64, disturbed bool) sample {
-		return sample{bps: gbit * 1e9, dist: disturbance{steal: steal}, disturbed: disturbed}
+	run := func(gbit, steal, other float64, disturbed bool) sample {
+		return sample{bps: gbit * 1e9, dist: disturbance{steal: steal, other: other}, disturbed: disturbed}
 	}
 	clean := func(gbits ...float64) []sample {
 		var out []sample
 		for _, g := range gbits {
-			out = append(out, run(g, 0.5, false))
+			out = append(out, run(g, 0.5, 3, false))
 		}
 		return out
 	}
@@ -61,11 +65,11 @@ func TestRatioRowDiscards(t *testing.T) {
 		wantRatio, wantSteal  string
 		wantMet, wantNotShown bool
 	}{
-		{name: "all clean, met", stock: clean(10, 11, 12), ours: clean(12, 12, 13), wantRatio: "1.09", wantSteal: "0 / 0, max 0.5%", wantMet: true},
+		{name: "all clean, met", stock: clean(10, 11, 12), ours: clean(12, 12, 13), wantRatio: "1.09", wantSteal: "0 / 0; steal ≤ 0.5%, other ≤ 3%", wantMet: true},
 		// The disturbed 1 Gbit/s run would drag iperfmon's median to 11.
-		{name: "disturbed run left out", stock: clean(10, 11, 12), ours: append(clean(12, 12, 13), run(1, 30, true)), wantRatio: "1.09", wantSteal: "0 / 1, max 0.5% (30%)", wantMet: true},
-		{name: "disturbed fast stock run left out", stock: append(clean(10, 11, 12), run(40, 7, true), run(40, 9, true)), ours: clean(10, 10, 10), wantRatio: "0.91", wantSteal: "2 / 0, max 0.5% (9%)"},
-		{name: "too few clean", stock: clean(10, 11, 12), ours: append(clean(12, 13), run(1, 30, true), run(1, 12, true)), wantSteal: "0 / 2, max 0.5% (30%)", wantNotShown: true},
+		{name: "disturbed run left out", stock: clean(10, 11, 12), ours: append(clean(12, 12, 13), run(1, 30, 5, true)), wantRatio: "1.09", wantSteal: "0 / 1; steal ≤ 0.5% (30.0%), other ≤ 3% (5%)", wantMet: true},
+		{name: "busy run left out", stock: append(clean(10, 11, 12), run(40, 0, 36, true), run(40, 9, 2, true)), ours: clean(10, 10, 10), wantRatio: "0.91", wantSteal: "2 / 0; steal ≤ 0.5% (9.0%), other ≤ 3% (36%)"},
+		{name: "too few clean", stock: clean(10, 11, 12), ours: append(clean(12, 13), run(1, 30, 0, true), run(1, 12, 0, true)), wantSteal: "0 / 2; steal ≤ 0.5% (30.0%), other ≤ 3% (0%)", wantNotShown: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

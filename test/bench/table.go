@@ -15,8 +15,9 @@ type row struct {
 	target      string // "" for information only
 	met         bool
 	absolute    bool
-	// steal says how many runs of each side were discarded for steal and
-	// the most steal seen; tooFew, when set, replaces the ratio.
+	// steal says how many runs of each side were discarded as disturbed
+	// and the most steal and other work seen; tooFew, when set, replaces
+	// the ratio.
 	steal  string
 	tooFew string
 }
@@ -84,13 +85,18 @@ func ratioRow(cfg config, r results, name, mode string, base, test pairing, f fu
 	return rw
 }
 
-// stealCell is "discarded iperf3 / iperfmon, max steal kept (discarded)".
+// stealCell is "discarded iperf3 / iperfmon; most steal and other work
+// in a kept run (in a discarded one)".
 func stealCell(r results, kb, kt key) string {
 	nb, db, cb := r.discarded(kb)
 	nt, dt, ct := r.discarded(kt)
-	s := fmt.Sprintf("%d / %d, max %.1f%%", nb, nt, max(cb, ct))
+	s := fmt.Sprintf("%d / %d; steal ≤ %.1f%%", nb, nt, max(cb.steal, ct.steal))
 	if nb+nt > 0 {
-		s += fmt.Sprintf(" (%.0f%%)", max(db, dt))
+		s += fmt.Sprintf(" (%.1f%%)", max(db.steal, dt.steal))
+	}
+	s += fmt.Sprintf(", other ≤ %.0f%%", max(cb.other, ct.other))
+	if nb+nt > 0 {
+		s += fmt.Sprintf(" (%.0f%%)", max(db.other, dt.other))
 	}
 	return s
 }
@@ -142,9 +148,9 @@ func printTable(w io.Writer, cfg config, rows []row, took time.Duration) {
 	if v == "" {
 		v = "(version unknown)"
 	}
-	fmt.Fprintf(w, "Loopback, against stock iperf3 %s; %d repetitions of -t %d -O %d, alternating order; medians of the clean runs. Client on CPUs %q, server on %q (empty: unpinned). A run is discarded when the hypervisor stole more than %g%% of a watched CPU (rerun at once, at most %d times per pairing and %s in all); \"steal\" gives the runs discarded (iperf3 / iperfmon pairing), the most steal in a kept run and, in brackets, in a discarded one. Took %s.\n\n",
-		v, cfg.reps, cfg.seconds, cfg.omit, cfg.clientCPUs, cfg.serverCPUs, cfg.policy.maxSteal, cfg.policy.perKey, cfg.policy.budget, took.Round(time.Second))
-	fmt.Fprintf(w, "| test | iperf3 %[1]s | iperfmon | ratio to %[1]s | target | met | spread iperf3 / iperfmon | steal |\n", v)
+	fmt.Fprintf(w, "Loopback, against stock iperf3 %s; %d repetitions of -t %d -O %d, alternating order; medians of the clean runs. Client on CPUs %q, server on %q (empty: unpinned). A run is discarded when the hypervisor stole more than %g%% of a watched CPU or other work kept the watched CPUs more than %g%% busy (rerun at once, at most %d times per pairing and %s in all); \"disturbed\" gives the runs discarded (iperf3 / iperfmon pairing) and the most steal and other work in a kept run and, in brackets, in a discarded one. Took %s.\n\n",
+		v, cfg.reps, cfg.seconds, cfg.omit, cfg.clientCPUs, cfg.serverCPUs, cfg.policy.maxSteal, cfg.policy.maxOther, cfg.policy.perKey, cfg.policy.budget, took.Round(time.Second))
+	fmt.Fprintf(w, "| test | iperf3 %[1]s | iperfmon | ratio to %[1]s | target | met | spread iperf3 / iperfmon | disturbed |\n", v)
 	fmt.Fprintln(w, "|---|---:|---:|---:|---|---|---|---|")
 	for _, r := range rows {
 		stock, ratio := "", ""
