@@ -65,11 +65,11 @@ func TestRatioRowDiscards(t *testing.T) {
 		wantRatio, wantSteal  string
 		wantMet, wantNotShown bool
 	}{
-		{name: "all clean, met", stock: clean(10, 11, 12), ours: clean(12, 12, 13), wantRatio: "1.09", wantSteal: "0 / 0; steal ≤ 0.5%, other ≤ 3%", wantMet: true},
+		{name: "all clean, met", stock: clean(10, 11, 12), ours: clean(12, 12, 13), wantRatio: "1.09", wantSteal: "3 / 3 clean, 0 / 0 discarded; steal ≤ 0.5%, other ≤ 3%", wantMet: true},
 		// The disturbed 1 Gbit/s run would drag iperfmon's median to 11.
-		{name: "disturbed run left out", stock: clean(10, 11, 12), ours: append(clean(12, 12, 13), run(1, 30, 5, true)), wantRatio: "1.09", wantSteal: "0 / 1; steal ≤ 0.5% (30.0%), other ≤ 3% (5%)", wantMet: true},
-		{name: "busy run left out", stock: append(clean(10, 11, 12), run(40, 0, 36, true), run(40, 9, 2, true)), ours: clean(10, 10, 10), wantRatio: "0.91", wantSteal: "2 / 0; steal ≤ 0.5% (9.0%), other ≤ 3% (36%)"},
-		{name: "too few clean", stock: clean(10, 11, 12), ours: append(clean(12, 13), run(1, 30, 0, true), run(1, 12, 0, true)), wantSteal: "0 / 2; steal ≤ 0.5% (30.0%), other ≤ 3% (0%)", wantNotShown: true},
+		{name: "disturbed run left out", stock: clean(10, 11, 12), ours: append(clean(12, 12, 13), run(1, 30, 5, true)), wantRatio: "1.09", wantSteal: "3 / 3 clean, 0 / 1 discarded; steal ≤ 0.5% (30.0%), other ≤ 3% (5%)", wantMet: true},
+		{name: "busy run left out", stock: append(clean(10, 11, 12), run(40, 0, 36, true), run(40, 9, 2, true)), ours: clean(10, 10, 10), wantRatio: "0.91", wantSteal: "3 / 3 clean, 2 / 0 discarded; steal ≤ 0.5% (9.0%), other ≤ 3% (36%)"},
+		{name: "too few clean", stock: clean(10, 11, 12), ours: append(clean(12, 13), run(1, 30, 0, true), run(1, 12, 0, true)), wantSteal: "3 / 2 clean, 0 / 2 discarded; steal ≤ 0.5% (30.0%), other ≤ 3% (0%)", wantNotShown: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
