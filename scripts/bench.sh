@@ -23,11 +23,13 @@
 #   BENCH_MAX_STEAL=2    a run in which the hypervisor stole more than this
 #                        percentage of one watched CPU (the pinned ones, all
 #                        when unpinned; from /proc/stat) is discarded and run
-#                        again at once; 100 keeps every run
+#                        again before the next pairing; 100 keeps every run
 #   BENCH_MAX_OTHER=10   likewise for the share of the watched CPUs busy with
 #                        other work (beyond the two processes' CPU seconds)
 #   BENCH_MAX_RERUNS=3   extra runs at most per mode and pairing
-#   BENCH_RERUN_TIME=300 seconds at most for all extra runs together
+#   BENCH_SETTLE=20      before a rerun, wait at most this many seconds for
+#                        a second under both thresholds
+#   BENCH_RERUN_TIME=300 seconds at most for all extra runs (and waits) together
 #   BENCH_MIN_CLEAN=N    clean runs a row needs per side to show a ratio
 #                        (default: half of BENCH_REPS, rounded up); fewer
 #                        prints "too few clean runs" and counts as not met

@@ -175,6 +175,13 @@ func measureAll(ctx context.Context, cfg config) (results, error) {
 					return nil, err
 				}
 				start := time.Now()
+				if attempt > 0 {
+					// A burst of steal lasts seconds to minutes: rerunning
+					// straight into it would only use up the reruns.
+					if err := settle(ctx, cfg); err != nil {
+						return nil, err
+					}
+				}
 				s, err := measureOne(ctx, cfg, m, k, limit)
 				if err != nil {
 					return nil, fmt.Errorf("%s %s: %w", k.mode, k.pair, err)
@@ -189,7 +196,7 @@ func measureAll(ctx context.Context, cfg config) (results, error) {
 						reruns++
 					}
 				}
-				v := cfg.policy.decide(s.dist, reruns, spent, max(took, oneRun))
+				v := cfg.policy.decide(s.dist, reruns, spent, max(took, oneRun)+cfg.settle)
 				s.disturbed = v != keep
 				fmt.Fprintf(os.Stderr, "I! rep %d %-7s %-18s %8.2f Gbit/s %9.0f pps loss %5.2f%% cpu c %.2fs s %.2fs csw c %d s %d rss c %dM s %dM steal %.1f%% other %.0f%% %s\n",
 					rep+1, k.mode, k.pair, s.bps/1e9, s.pps, s.lossPct, s.clientCPU, s.srvCPU, s.clientCSW, s.serverCSW, s.clientRSS>>20, s.serverRSS>>20, s.dist.steal, s.dist.other, v)
@@ -213,6 +220,35 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// settle waits, at most cfg.settle, for a second in which the watched
+// CPUs were neither stolen from nor busy beyond the thresholds.
+func settle(ctx context.Context, cfg config) error {
+	deadline := time.Now().Add(cfg.settle)
+	for time.Now().Before(deadline) {
+		before, err := readProcStat()
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+		after, err := readProcStat()
+		if err != nil {
+			return err
+		}
+		d, err := measureDisturbance(before, after, cfg.cpus, 0, 1)
+		if err != nil {
+			return err
+		}
+		if d.steal <= cfg.policy.maxSteal && d.other <= cfg.policy.maxOther {
+			return nil
+		}
+	}
+	return nil
 }
 
 // measureOne runs one (mode, pairing) and reads /proc/stat around it.

@@ -34,6 +34,7 @@ type config struct {
 	cpus     []int
 	policy   rerunPolicy
 	minClean int
+	settle   time.Duration // wait at most this for a quiet second before a rerun
 }
 
 func envInt(name string, def int) int {
@@ -103,6 +104,7 @@ func loadConfig() config {
 		perKey:   envInt("BENCH_MAX_RERUNS", 3),
 		budget:   time.Duration(envInt("BENCH_RERUN_TIME", 300)) * time.Second,
 	}
+	c.settle = time.Duration(envInt("BENCH_SETTLE", 20)) * time.Second
 	c.minClean = envInt("BENCH_MIN_CLEAN", (c.reps+1)/2)
 	if c.minClean < 1 || c.minClean > c.reps {
 		fmt.Fprintf(os.Stderr, "E! BENCH_MIN_CLEAN=%d: want 1 to BENCH_REPS (%d)\n", c.minClean, c.reps)

@@ -148,8 +148,8 @@ func printTable(w io.Writer, cfg config, rows []row, took time.Duration) {
 	if v == "" {
 		v = "(version unknown)"
 	}
-	fmt.Fprintf(w, "Loopback, against stock iperf3 %s; %d repetitions of -t %d -O %d, alternating order; medians of the clean runs. Client on CPUs %q, server on %q (empty: unpinned). A run is discarded when the hypervisor stole more than %g%% of a watched CPU or other work kept the watched CPUs more than %g%% busy (rerun at once, at most %d times per pairing and %s in all); \"disturbed\" gives the runs kept and discarded (iperf3 / iperfmon pairing) and the most steal and other work in a kept run and, in brackets, in a discarded one. Took %s.\n\n",
-		v, cfg.reps, cfg.seconds, cfg.omit, cfg.clientCPUs, cfg.serverCPUs, cfg.policy.maxSteal, cfg.policy.maxOther, cfg.policy.perKey, cfg.policy.budget, took.Round(time.Second))
+	fmt.Fprintf(w, "Loopback, against stock iperf3 %s; %d repetitions of -t %d -O %d, alternating order; medians of the clean runs. Client on CPUs %q, server on %q (empty: unpinned). A run is discarded when the hypervisor stole more than %g%% of a watched CPU or other work kept the watched CPUs more than %g%% busy (rerun after the next quiet second, waiting at most %s, at most %d times per pairing and %s in all); \"disturbed\" gives the runs kept and discarded (iperf3 / iperfmon pairing) and the most steal and other work in a kept run and, in brackets, in a discarded one. Took %s.\n\n",
+		v, cfg.reps, cfg.seconds, cfg.omit, cfg.clientCPUs, cfg.serverCPUs, cfg.policy.maxSteal, cfg.policy.maxOther, cfg.settle, cfg.policy.perKey, cfg.policy.budget, took.Round(time.Second))
 	fmt.Fprintf(w, "| test | iperf3 %[1]s | iperfmon | ratio to %[1]s | target | met | spread iperf3 / iperfmon | disturbed |\n", v)
 	fmt.Fprintln(w, "|---|---:|---:|---:|---|---|---|---|")
 	for _, r := range rows {
