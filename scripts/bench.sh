@@ -20,6 +20,19 @@
 #   BENCH_ONLY=REGEX     modes to run: tcp tcp-R tcp-P4 tcp-P8 tcp-P16 udp1400
 #                        udp64 udp1400-gsro (the last with a stock iperf3 that has --gsro)
 #   BENCH_CLIENT_CPUS=0 BENCH_SERVER_CPUS=1   taskset CPU lists, empty: unpinned
+#   BENCH_MAX_STEAL=2    a run in which the hypervisor stole more than this
+#                        percentage of one watched CPU (the pinned ones, all
+#                        when unpinned; from /proc/stat) is discarded and run
+#                        again before the next pairing; 100 keeps every run
+#   BENCH_MAX_OTHER=10   likewise for the share of the watched CPUs busy with
+#                        other work (beyond the two processes' CPU seconds)
+#   BENCH_MAX_RERUNS=3   extra runs at most per mode and pairing
+#   BENCH_SETTLE=20      before a rerun, wait at most this many seconds for
+#                        a second under both thresholds
+#   BENCH_RERUN_TIME=300 seconds at most for all extra runs (and waits) together
+#   BENCH_MIN_CLEAN=N    clean runs a row needs per side to show a ratio
+#                        (default: half of BENCH_REPS, rounded up); fewer
+#                        prints "too few clean runs" and counts as not met
 #   IPERF3=/usr/bin/iperf3   the stock iperf3 to compare with
 #   IPERF3_322=PATH      stock iperf3 3.22 (default: IPERFMON_IPERF3_322, else
 #                        scripts/stock-iperf3.sh sid); none skips that table

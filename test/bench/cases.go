@@ -78,6 +78,11 @@ type sample struct {
 	clientCPU, srvCPU    float64 // seconds
 	clientRSS, serverRSS int64
 	clientCSW, serverCSW int64 // context switches
+	// What else ran on the watched CPUs (procstat.go); a disturbed run
+	// (above BENCH_MAX_STEAL or BENCH_MAX_OTHER) is kept for the count, not
+	// the figures.
+	dist      disturbance
+	disturbed bool
 }
 
 type key struct {
@@ -85,8 +90,33 @@ type key struct {
 	pair pairing
 }
 
-// results holds every sample by (mode, pairing).
+// results holds every sample by (mode, pairing), disturbed ones included.
 type results map[key][]sample
+
+// clean is the samples of k that count.
+func (r results) clean(k key) []sample {
+	var out []sample
+	for _, s := range r[k] {
+		if !s.disturbed {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// discarded counts the disturbed samples of k and gives the most steal
+// and other work among them and among the clean ones.
+func (r results) discarded(k key) (n int, worstDiscarded, worstClean disturbance) {
+	for _, s := range r[k] {
+		w := &worstClean
+		if s.disturbed {
+			n++
+			w = &worstDiscarded
+		}
+		w.steal, w.other = max(w.steal, s.dist.steal), max(w.other, s.dist.other)
+	}
+	return n, worstDiscarded, worstClean
+}
 
 func argv(cfg config, t tool, server bool, port int, m mode) []string {
 	bin := cfg.iperf3
@@ -129,35 +159,52 @@ func measureAll(ctx context.Context, cfg config) (results, error) {
 	}
 	res := results{}
 	limit := time.Duration(cfg.seconds+cfg.omit+30) * time.Second
+	oneRun := time.Duration(cfg.seconds+cfg.omit+1) * time.Second
+	var spent time.Duration // on reruns
 	for rep := range cfg.reps {
 		list := slices.Clone(order)
 		if rep%2 == 1 {
 			slices.Reverse(list)
 		}
 		for _, k := range list {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
 			m := byName[k.mode]
-			port, err := ports.Free("127.0.0.1")
-			if err != nil {
-				return nil, err
-			}
-			js, cu, su, err := runPair(ctx, cfg, argv(cfg, k.pair.server, true, port, m), argv(cfg, k.pair.client, false, port, m), port, limit)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", k.mode, k.pair, err)
-			}
-			r := js.End.SumReceived
-			s := sample{bps: r.BitsPerSec, clientCPU: cu.cpu, srvCPU: su.cpu, clientRSS: cu.maxRSS, serverRSS: su.maxRSS, clientCSW: cu.csw, serverCSW: su.csw}
-			if m.udpLen > 0 && r.Seconds > 0 {
-				s.pps = r.Bytes / float64(m.udpLen) / r.Seconds
-				if r.Packets > 0 {
-					s.lossPct = 100 * r.LostPackets / r.Packets
+			// A disturbed run is run again here, before the next pairing,
+			// so the alternating order holds.
+			for attempt := 0; ; attempt++ {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				start := time.Now()
+				if attempt > 0 {
+					// A burst of steal lasts seconds to minutes: rerunning
+					// straight into it would only use up the reruns.
+					if err := settle(ctx, cfg); err != nil {
+						return nil, err
+					}
+				}
+				s, err := measureOne(ctx, cfg, m, k, limit)
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: %w", k.mode, k.pair, err)
+				}
+				took := time.Since(start)
+				if attempt > 0 {
+					spent += took
+				}
+				reruns := 0
+				for _, x := range res[k] {
+					if x.disturbed {
+						reruns++
+					}
+				}
+				v := cfg.policy.decide(s.dist, reruns, spent, max(took, oneRun)+cfg.settle)
+				s.disturbed = v != keep
+				fmt.Fprintf(os.Stderr, "I! rep %d %-7s %-18s %8.2f Gbit/s %9.0f pps loss %5.2f%% cpu c %.2fs s %.2fs csw c %d s %d rss c %dM s %dM steal %.1f%% other %.0f%% %s\n",
+					rep+1, k.mode, k.pair, s.bps/1e9, s.pps, s.lossPct, s.clientCPU, s.srvCPU, s.clientCSW, s.serverCSW, s.clientRSS>>20, s.serverRSS>>20, s.dist.steal, s.dist.other, v)
+				res[k] = append(res[k], s)
+				if v != rerun {
+					break
 				}
 			}
-			fmt.Fprintf(os.Stderr, "I! rep %d %-7s %-18s %8.2f Gbit/s %9.0f pps loss %5.2f%% cpu c %.2fs s %.2fs csw c %d s %d rss c %dM s %dM\n",
-				rep+1, k.mode, k.pair, s.bps/1e9, s.pps, s.lossPct, s.clientCPU, s.srvCPU, s.clientCSW, s.serverCSW, s.clientRSS>>20, s.serverRSS>>20)
-			res[k] = append(res[k], s)
 		}
 	}
 	return res, nil
@@ -175,19 +222,82 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// med is the median of f over the samples of k.
+// settle waits, at most cfg.settle, for a second in which the watched
+// CPUs were neither stolen from nor busy beyond the thresholds.
+func settle(ctx context.Context, cfg config) error {
+	deadline := time.Now().Add(cfg.settle)
+	for time.Now().Before(deadline) {
+		before, err := readProcStat()
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+		after, err := readProcStat()
+		if err != nil {
+			return err
+		}
+		d, err := measureDisturbance(before, after, cfg.cpus, 0, 1)
+		if err != nil {
+			return err
+		}
+		if d.steal <= cfg.policy.maxSteal && d.other <= cfg.policy.maxOther {
+			return nil
+		}
+	}
+	return nil
+}
+
+// measureOne runs one (mode, pairing) and reads /proc/stat around it.
+func measureOne(ctx context.Context, cfg config, m mode, k key, limit time.Duration) (sample, error) {
+	port, err := ports.Free("127.0.0.1")
+	if err != nil {
+		return sample{}, err
+	}
+	before, err := readProcStat()
+	if err != nil {
+		return sample{}, err
+	}
+	t0 := time.Now()
+	js, cu, su, err := runPair(ctx, cfg, argv(cfg, k.pair.server, true, port, m), argv(cfg, k.pair.client, false, port, m), port, limit)
+	if err != nil {
+		return sample{}, err
+	}
+	wall := time.Since(t0).Seconds()
+	after, err := readProcStat()
+	if err != nil {
+		return sample{}, err
+	}
+	r := js.End.SumReceived
+	s := sample{bps: r.BitsPerSec, clientCPU: cu.cpu, srvCPU: su.cpu, clientRSS: cu.maxRSS, serverRSS: su.maxRSS, clientCSW: cu.csw, serverCSW: su.csw}
+	if m.udpLen > 0 && r.Seconds > 0 {
+		s.pps = r.Bytes / float64(m.udpLen) / r.Seconds
+		if r.Packets > 0 {
+			s.lossPct = 100 * r.LostPackets / r.Packets
+		}
+	}
+	if s.dist, err = measureDisturbance(before, after, cfg.cpus, cu.cpu+su.cpu, wall); err != nil {
+		return sample{}, err
+	}
+	return s, nil
+}
+
+// med is the median of f over the clean samples of k.
 func (r results) med(k key, f func(sample) float64) float64 {
 	var xs []float64
-	for _, s := range r[k] {
+	for _, s := range r.clean(k) {
 		xs = append(xs, f(s))
 	}
 	return median(xs)
 }
 
-// spread is (max-min)/median of f over the samples of k, in percent.
+// spread is (max-min)/median of f over the clean samples of k, in percent.
 func (r results) spread(k key, f func(sample) float64) float64 {
 	var xs []float64
-	for _, s := range r[k] {
+	for _, s := range r.clean(k) {
 		xs = append(xs, f(s))
 	}
 	m := median(xs)

@@ -28,6 +28,13 @@ type config struct {
 	// table names; gsro says it has --gsro.
 	stockVersion string
 	gsro         bool
+	// cpus are the CPUs watched for steal (nil: all); policy says what
+	// happens to a disturbed run; a row with fewer than minClean clean runs
+	// per tool shows no ratio.
+	cpus     []int
+	policy   rerunPolicy
+	minClean int
+	settle   time.Duration // wait at most this for a quiet second before a rerun
 }
 
 func envInt(name string, def int) int {
@@ -41,6 +48,19 @@ func envInt(name string, def int) int {
 		os.Exit(2)
 	}
 	return n
+}
+
+func envFloat(name string, def float64) float64 {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 100 {
+		fmt.Fprintf(os.Stderr, "E! %s=%q: want a percentage from 0 to 100\n", name, v)
+		os.Exit(2)
+	}
+	return f
 }
 
 func envStr(name, def string) string {
@@ -74,6 +94,22 @@ func loadConfig() config {
 		os.Exit(2)
 	}
 	c.only = re
+	if c.cpus, err = watchedCPUs(c.clientCPUs, c.serverCPUs); err != nil {
+		fmt.Fprintf(os.Stderr, "E! %v\n", err)
+		os.Exit(2)
+	}
+	c.policy = rerunPolicy{
+		maxSteal: envFloat("BENCH_MAX_STEAL", 2),
+		maxOther: envFloat("BENCH_MAX_OTHER", 10),
+		perKey:   envInt("BENCH_MAX_RERUNS", 3),
+		budget:   time.Duration(envInt("BENCH_RERUN_TIME", 300)) * time.Second,
+	}
+	c.settle = time.Duration(envInt("BENCH_SETTLE", 20)) * time.Second
+	c.minClean = envInt("BENCH_MIN_CLEAN", (c.reps+1)/2)
+	if c.minClean < 1 || c.minClean > c.reps {
+		fmt.Fprintf(os.Stderr, "E! BENCH_MIN_CLEAN=%d: want 1 to BENCH_REPS (%d)\n", c.minClean, c.reps)
+		os.Exit(2)
+	}
 	c.stockVersion, c.gsro = stockInfo(c.iperf3)
 	return c
 }
@@ -110,7 +146,7 @@ func main() {
 	printTable(os.Stdout, cfg, rows, time.Since(start))
 	for _, r := range rows {
 		if r.target != "" && !r.met {
-			os.Exit(3) // a target is missed: the table says which
+			os.Exit(3) // a target is missed or not shown: the table says which
 		}
 	}
 }
