@@ -173,7 +173,7 @@ func requirePacing(t *testing.T) {
 // quarter of the CPUs' time, a tbf's timers fire late and a 16 KB bucket
 // at 500 Mbit/s dropped 17-41 % of 3.22's datagrams. A failed attempt is
 // not counted (checker.unfit) when the hypervisor took more than
-// maxSteal of the CPUs' time while it ran, or when stock iperf3 lost
+// maxSteal of a CPU's time while a tool ran, or when stock iperf3 lost
 // more than maxRefLossPct on the link: on a host that keeps time it loses
 // under that in every case.
 const (
@@ -182,13 +182,13 @@ const (
 )
 
 // judgeHost marks a failed attempt unfit when the hypervisor took more
-// than maxSteal of the CPUs' time in one of m's laps (a tool run).
+// than maxSteal of a CPU's time in one of m's laps (a tool run).
 func judgeHost(c *checker, m *hostMeter) {
 	if c.ok() {
 		return
 	}
 	if s := m.steal(); s > maxSteal {
-		c.unfitf("the hypervisor took %.1f %% of the CPUs' time (steal in /proc/stat), more than %.0f %%", 100*s, 100*maxSteal)
+		c.unfitf("the hypervisor took %.1f %% of a CPU's time (steal in /proc/stat), more than %.0f %%", 100*s, 100*maxSteal)
 	}
 }
 

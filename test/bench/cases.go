@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iperfmon/iperfmon/internal/ports"
+	"github.com/iperfmon/iperfmon/internal/procstat"
 )
 
 // iperfJSON is the part of iperf3's -J document (and iperfmon's, which has
@@ -227,7 +228,7 @@ func median(xs []float64) float64 {
 func settle(ctx context.Context, cfg config) error {
 	deadline := time.Now().Add(cfg.settle)
 	for time.Now().Before(deadline) {
-		before, err := readProcStat()
+		before, err := procstat.Read()
 		if err != nil {
 			return err
 		}
@@ -236,7 +237,7 @@ func settle(ctx context.Context, cfg config) error {
 			return ctx.Err()
 		case <-time.After(time.Second):
 		}
-		after, err := readProcStat()
+		after, err := procstat.Read()
 		if err != nil {
 			return err
 		}
@@ -257,7 +258,7 @@ func measureOne(ctx context.Context, cfg config, m mode, k key, limit time.Durat
 	if err != nil {
 		return sample{}, err
 	}
-	before, err := readProcStat()
+	before, err := procstat.Read()
 	if err != nil {
 		return sample{}, err
 	}
@@ -267,7 +268,7 @@ func measureOne(ctx context.Context, cfg config, m mode, k key, limit time.Durat
 		return sample{}, err
 	}
 	wall := time.Since(t0).Seconds()
-	after, err := readProcStat()
+	after, err := procstat.Read()
 	if err != nil {
 		return sample{}, err
 	}

@@ -6,62 +6,24 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/iperfmon/iperfmon/internal/procstat"
 )
 
 // The testdata files are real /proc/stat readings of a 2-core KVM guest:
 // stat-steal-* one second apart while the host stole 40 % of both CPUs,
 // stat-quiet-* one idle second with one tick stolen.
-func readStat(t *testing.T, name string) map[int]cpuTimes {
+func readStat(t *testing.T, name string) map[int]procstat.CPUTimes {
 	t.Helper()
 	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := parseProcStat(string(b))
+	m, err := procstat.Parse(string(b))
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return m
-}
-
-func TestParseProcStat(t *testing.T) {
-	full, err := os.ReadFile("testdata/stat-full.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name, text string
-		want       map[int]cpuTimes
-		wantErr    string
-	}{
-		{name: "real file", text: string(full), want: map[int]cpuTimes{
-			0: {441577, 883, 493967, 1162775, 2617, 0, 199259, 76700},
-			1: {479338, 906, 431657, 1216647, 5414, 0, 151677, 77907},
-		}},
-		{name: "no guest columns", text: "cpu 1 2 3 4 5 6 7 8\ncpu3 1 2 3 4 5 6 7 8\n", want: map[int]cpuTimes{3: {1, 2, 3, 4, 5, 6, 7, 8}}},
-		{name: "before steal existed", text: "cpu0 1 2 3 4 5 6 7\n", wantErr: "want at least 8 numbers"},
-		{name: "not a number", text: "cpu0 1 2 3 x 5 6 7 8\n", wantErr: `field 4 "x"`},
-		{name: "bad cpu name", text: "cpuX 1 2 3 4 5 6 7 8\n", wantErr: `bad CPU name "cpuX"`},
-		{name: "summary only", text: "cpu 1 2 3 4 5 6 7 8\nctxt 5\n", wantErr: "no cpuN lines"},
-		{name: "empty", text: "", wantErr: "no cpuN lines"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseProcStat(tc.text)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
 }
 
 func TestParseCPUList(t *testing.T) {
@@ -114,7 +76,7 @@ func TestMeasureDisturbance(t *testing.T) {
 	quietB, quietA := readStat(t, "stat-quiet-before.txt"), readStat(t, "stat-quiet-after.txt")
 	tests := []struct {
 		name          string
-		before, after map[int]cpuTimes
+		before, after map[int]procstat.CPUTimes
 		cpus          []int
 		procCPU, wall float64
 		steal, other  float64
