@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/iperfmon/iperfmon/internal/procstat"
+	"github.com/stretchr/testify/require"
 )
 
 // The testdata files are real /proc/stat readings of a 2-core KVM guest:
@@ -98,14 +99,10 @@ func TestMeasureDisturbance(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := measureDisturbance(tc.before, tc.after, tc.cpus, tc.procCPU, tc.wall)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
-				}
+				require.ErrorContains(t, err, tc.wantErr)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if math.Abs(d.steal-tc.steal) > 0.01 || math.Abs(d.other-tc.other) > 0.01 {
 				t.Fatalf("got steal %.3f%% other %.3f%%, want %.3f%% and %.3f%%", d.steal, d.other, tc.steal, tc.other)
 			}
