@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
 )
 
 func TestStripIPv4(t *testing.T) {
@@ -39,21 +41,43 @@ func TestKernelStampMissing(t *testing.T) {
 	require.False(t, kernelStamp(nil).Before(before))
 }
 
-// A reply read late still carries the time it arrived.
+// A reply read late still carries the time it arrived. A loaded host
+// may deliver the reply itself late (softirq deferred to ksoftirqd), which
+// looks the same from here, so the probe is tried up to three times: with
+// the read's own time standing in, every try fails.
 func TestKernelStampUsed(t *testing.T) {
 	icmpAvailable(t)
 	c, _, err := openICMP(false, nil)
 	require.NoError(t, err)
 	defer c.Close()
-	p := &prober{conn: c, dst: &net.IPAddr{IP: net.IPv4(127, 0, 0, 1)}, pending: map[uint16]time.Time{}}
+	p := &prober{conn: c, dst: &net.IPAddr{IP: net.IPv4(127, 0, 0, 1)}, pending: map[uint16]time.Time{}, id: 0x5a17}
+	copy(p.nonce[:], "stamptst")
 	if _, ok := c.LocalAddr().(*net.UDPAddr); ok {
 		p.dst = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
 	}
 	read := probeReader(c, false)
-	p.send()
-	time.Sleep(100 * time.Millisecond)
-	_ = c.SetReadDeadline(time.Now().Add(time.Second))
-	_, _, at, err := read(make([]byte, 1500))
-	require.NoError(t, err)
-	require.Greater(t, time.Since(at), 80*time.Millisecond, "the time of the read, not of the arrival")
+	buf := make([]byte, 1500)
+	var age time.Duration
+	for try := 0; try < 3 && age <= 80*time.Millisecond; try++ {
+		p.send()
+		time.Sleep(100 * time.Millisecond)
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		for {
+			n, _, at, err := read(buf)
+			require.NoError(t, err)
+			// A raw ICMP socket also gets the other ICMP on the host
+			// (other tests' probes): only this try's reply counts.
+			m, err := icmp.ParseMessage(1, buf[:n])
+			if err != nil || m.Type != ipv4.ICMPTypeEchoReply {
+				continue
+			}
+			e, ok := m.Body.(*icmp.Echo)
+			if !ok || len(e.Data) < 8 || [8]byte(e.Data[:8]) != p.nonce || uint16(e.Seq) != p.seq {
+				continue
+			}
+			age = time.Since(at)
+			break
+		}
+	}
+	require.Greater(t, age, 80*time.Millisecond, "the time of the read, not of the arrival")
 }
