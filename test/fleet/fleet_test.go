@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/procstat"
 	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
@@ -107,7 +108,9 @@ func TestFleetSlots(t *testing.T) {
 	}
 	windowEnd := first.Add(2 * period)
 	t.Logf("period %s: fleet measured from %s to %s", period, first.Format(time.TimeOnly), windowEnd.Format(time.TimeOnly))
+	host := startStealMeter()
 	time.Sleep(time.Until(windowEnd.Add(2 * time.Second)))
+	steal := host.steal()
 	for _, l := range []*lan{fleetLAN, splayLAN} {
 		for _, p := range agentsOf[l] {
 			p.stop()
@@ -146,7 +149,7 @@ func TestFleetSlots(t *testing.T) {
 	for _, o := range fleetStats.outliers {
 		t.Log("fleet outlier: " + o)
 	}
-	fleetStats.requireRates(t, "fleet")
+	fleetStats.requireRates(t, "fleet", steal)
 
 	// Splay: its agents' first run (one period's worth of tests) for comparison.
 	splay := collect(t, agentsOf[splayLAN])
@@ -198,7 +201,9 @@ func TestMeshSlots(t *testing.T) {
 		procs = append(procs, l.start(h, iperfmonPath, "run", "--config", conf, "--agent", names[i]))
 	}
 	windowEnd := first.Add(2 * period)
+	host := startStealMeter()
 	time.Sleep(time.Until(windowEnd.Add(2 * time.Second)))
+	steal := host.steal()
 	for _, p := range procs {
 		p.stop()
 	}
@@ -227,7 +232,7 @@ func TestMeshSlots(t *testing.T) {
 	for _, o := range stats.outliers {
 		t.Log("mesh outlier: " + o)
 	}
-	stats.requireRates(t, "mesh")
+	stats.requireRates(t, "mesh", steal)
 	if stats.busy != 0 || stats.failed != 0 || res.skipped != 0 {
 		t.Errorf("mesh: %d busy, %d failed, %d skipped", stats.busy, stats.failed, res.skipped)
 		for _, e := range stats.errors {
@@ -369,8 +374,11 @@ func (s stats) row(name string, skipped, periods int) string {
 }
 
 // requireRates checks the rates against the shaped link (see
-// maxMedianError) and logs how many were within maxError.
-func (s stats) requireRates(t *testing.T, name string) {
+// maxMedianError) and logs how many were within maxError. steal is the
+// largest share of a CPU's time the hypervisor took while the tests ran:
+// above maxSteal the rates measure the host (tbf's timers fire late and
+// 1 s tests fall short), and the median is reported, not judged.
+func (s stats) requireRates(t *testing.T, name string, steal float64) {
 	t.Helper()
 	if s.measured == 0 {
 		t.Errorf("%s: nothing measured", name)
@@ -378,9 +386,31 @@ func (s stats) requireRates(t *testing.T, name string) {
 	}
 	t.Logf("%s: %d of %d rates (%.0f%%) within %.0f%% of %.2f Mbit/s, median error %.1f%%", name, s.within, s.measured,
 		100*float64(s.within)/float64(s.measured), 100*maxError, goodput/1e6, 100*s.median)
-	if s.median > maxMedianError {
-		t.Errorf("%s: median rate error %.1f%%, want ≤ %.0f%%", name, 100*s.median, 100*maxMedianError)
+	switch {
+	case s.median <= maxMedianError:
+	case steal > maxSteal:
+		t.Logf("%s: median rate error %.1f%% not judged: the hypervisor took %.1f%% of a CPU's time while the tests ran (over %.0f%%)",
+			name, 100*s.median, 100*steal, 100*maxSteal)
+	default:
+		t.Errorf("%s: median rate error %.1f%%, want ≤ %.0f%% (steal %.1f%%)", name, 100*s.median, 100*maxMedianError, 100*steal)
 	}
+}
+
+// maxSteal: see requireRates.
+const maxSteal = 0.02
+
+// stealMeter reads how much of each CPU's time the hypervisor took.
+type stealMeter struct{ start map[int]procstat.CPUTimes }
+
+func startStealMeter() stealMeter {
+	m, _ := procstat.Read() // none (no /proc/stat): no steal seen
+	return stealMeter{m}
+}
+
+// steal is the largest share of one CPU's time stolen since the start.
+func (m stealMeter) steal() float64 {
+	now, _ := procstat.Read()
+	return procstat.MaxSteal(m.start, now)
 }
 
 func tomlList(items []string) string {
