@@ -80,3 +80,31 @@ func MaxSteal(before, after map[int]CPUTimes) float64 {
 	}
 	return worst
 }
+
+// StealMeter follows the largest share of one CPU's time stolen in any of
+// its laps (a lap per measured run), so that a short stall is not diluted
+// by the quiet runs around it. Without /proc/stat it sees no steal.
+type StealMeter struct {
+	start map[int]CPUTimes
+	worst float64
+}
+
+// NewStealMeter starts the first lap.
+func NewStealMeter() *StealMeter {
+	m := &StealMeter{}
+	m.start, _ = Read()
+	return m
+}
+
+// Lap ends a lap and starts the next.
+func (m *StealMeter) Lap() {
+	now, _ := Read()
+	m.worst = max(m.worst, MaxSteal(m.start, now))
+	m.start = now
+}
+
+// Max ends the running lap and returns the largest share stolen in a lap.
+func (m *StealMeter) Max() float64 {
+	m.Lap()
+	return m.worst
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iperfmon/iperfmon/internal/procstat"
 	"github.com/iperfmon/iperfmon/internal/testenv"
 )
 
@@ -105,15 +106,15 @@ func TestPacing(t *testing.T) {
 			sh := shaping{qdisc: "tbf", rate: pc.rate, burst: pc.bucket, limit: pc.bucket}
 			prep := func() error { l.unshape(pc.dir.receiver()); return l.shape(pc.dir.sender(), sh) }
 			runCase(t, r, func(c *checker) {
-				m := startHostMeter()
+				m := procstat.NewStealMeter()
 				defer judgeHost(c, m)
 				rr := c.run(l, ref, refSpec, prep)
-				m.lap()
+				m.Lap()
 				if rr == nil {
 					return
 				}
 				or := c.run(l, *ours, s, prep)
-				m.lap()
+				m.Lap()
 				if or == nil {
 					return
 				}
@@ -183,11 +184,11 @@ const (
 
 // judgeHost marks a failed attempt unfit when the hypervisor took more
 // than maxSteal of a CPU's time in one of m's laps (a tool run).
-func judgeHost(c *checker, m *hostMeter) {
+func judgeHost(c *checker, m *procstat.StealMeter) {
 	if c.ok() {
 		return
 	}
-	if s := m.steal(); s > maxSteal {
+	if s := m.Max(); s > maxSteal {
 		c.unfitf("the hypervisor took %.1f %% of a CPU's time (steal in /proc/stat), more than %.0f %%", 100*s, 100*maxSteal)
 	}
 }
@@ -266,10 +267,10 @@ func TestPacingBurst(t *testing.T) {
 				return &b
 			}
 			runCase(t, r, func(c *checker) {
-				m := startHostMeter()
+				m := procstat.NewStealMeter()
 				defer judgeHost(c, m)
 				rs := measure(c, ref)
-				m.lap()
+				m.Lap()
 				if rs == nil {
 					return
 				}

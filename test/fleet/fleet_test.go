@@ -108,9 +108,9 @@ func TestFleetSlots(t *testing.T) {
 	}
 	windowEnd := first.Add(2 * period)
 	t.Logf("period %s: fleet measured from %s to %s", period, first.Format(time.TimeOnly), windowEnd.Format(time.TimeOnly))
-	host := startStealMeter()
+	host := procstat.NewStealMeter()
 	time.Sleep(time.Until(windowEnd.Add(2 * time.Second)))
-	steal := host.steal()
+	steal := host.Max()
 	for _, l := range []*lan{fleetLAN, splayLAN} {
 		for _, p := range agentsOf[l] {
 			p.stop()
@@ -201,9 +201,9 @@ func TestMeshSlots(t *testing.T) {
 		procs = append(procs, l.start(h, iperfmonPath, "run", "--config", conf, "--agent", names[i]))
 	}
 	windowEnd := first.Add(2 * period)
-	host := startStealMeter()
+	host := procstat.NewStealMeter()
 	time.Sleep(time.Until(windowEnd.Add(2 * time.Second)))
-	steal := host.steal()
+	steal := host.Max()
 	for _, p := range procs {
 		p.stop()
 	}
@@ -398,20 +398,6 @@ func (s stats) requireRates(t *testing.T, name string, steal float64) {
 
 // maxSteal: see requireRates.
 const maxSteal = 0.02
-
-// stealMeter reads how much of each CPU's time the hypervisor took.
-type stealMeter struct{ start map[int]procstat.CPUTimes }
-
-func startStealMeter() stealMeter {
-	m, _ := procstat.Read() // none (no /proc/stat): no steal seen
-	return stealMeter{m}
-}
-
-// steal is the largest share of one CPU's time stolen since the start.
-func (m stealMeter) steal() float64 {
-	now, _ := procstat.Read()
-	return procstat.MaxSteal(m.start, now)
-}
 
 func tomlList(items []string) string {
 	q := make([]string, len(items))
