@@ -128,6 +128,8 @@ type Server struct {
 	tests     map[string]*serverTest // by cookie: tests holding a slot
 	running   int                    // slots taken
 	awaiting  int                    // tests waiting for their TCP streams
+	ending    int                    // tests that sent their results and wait for IPERF_DONE
+	freed     chan struct{}          // closed and replaced whenever a slot comes free
 	admit     *admission             // connections that have not sent their cookie
 	shed      int                    // connections shed since shedLog
 	shedLog   time.Time              // when shedding was last logged
@@ -165,6 +167,7 @@ type ServedTest struct {
 func (s *Server) init() error {
 	s.initOnce.Do(func() {
 		s.tests = make(map[string]*serverTest)
+		s.freed = make(chan struct{})
 		s.listeners = make(map[*serveRun]struct{})
 		s.quit = make(chan struct{})
 		s.kill = make(chan struct{})

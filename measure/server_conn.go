@@ -32,9 +32,10 @@ func (r *serveRun) dispatch(testCtx context.Context, conn net.Conn, seq uint64, 
 
 	s.mu.Lock()
 	switch {
-	case (s.running >= s.maxTests() || s.stopping()) && s.awaiting == 0:
-		// Busy, and no test is waiting for streams, so this cannot be a
-		// data stream: answer at once without reading, as iperf3 does.
+	case (s.running >= s.maxTests() || s.stopping()) && s.awaiting == 0 && s.ending == 0:
+		// Busy, and no test is waiting for streams or about to end, so
+		// this cannot be a data stream nor get a slot soon: answer at
+		// once without reading, as iperf3 does.
 		s.mu.Unlock()
 		s.refuseBusy(conn, ServedTest{Client: client, Local: local, Start: start})
 		return
@@ -74,6 +75,11 @@ func (r *serveRun) dispatch(testCtx context.Context, conn net.Conn, seq uint64, 
 // shedLogEvery spaces the warnings about shed connections during a flood.
 const shedLogEvery = 10 * time.Second
 
+// endingGrace bounds how long a new client waits for the slot of a test
+// whose results are out: a stock client sends IPERF_DONE at once, so the
+// slot is normally free within a round trip.
+const endingGrace = time.Second
+
 // handleConn reads the cookie and routes the connection.
 func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, p *pendingConn, seq uint64, start time.Time, oneOffDone chan struct{}) {
 	s := r.srv
@@ -107,6 +113,22 @@ func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, p *pending
 		}
 		return
 	}
+	if s.running >= s.maxTests() && !s.stopping() && s.ending > 0 {
+		// A test is saying goodbye: its client has its results and is
+		// sending IPERF_DONE. A client that follows it at once (the next
+		// agent of a fleet, a script's next run) waits for that slot
+		// rather than being told the server is busy.
+		freed := s.freed
+		s.mu.Unlock()
+		wait := time.NewTimer(endingGrace)
+		select {
+		case <-freed:
+		case <-wait.C:
+		case <-testCtx.Done():
+		}
+		wait.Stop()
+		s.mu.Lock()
+	}
 	if s.running >= s.maxTests() || s.stopping() {
 		s.mu.Unlock()
 		s.refuseBusy(conn, ServedTest{Client: client, Local: local, Start: start, Cookie: cookie})
@@ -122,6 +144,11 @@ func (r *serveRun) handleConn(testCtx context.Context, conn net.Conn, p *pending
 	s.mu.Lock()
 	delete(s.tests, cookie)
 	s.running--
+	if t.ending {
+		s.ending--
+	}
+	close(s.freed)
+	s.freed = make(chan struct{})
 	counts := s.OneOff && !errors.Is(st.Err, ErrAuthFailed) && !errors.Is(st.Err, ErrServerBusy)
 	if s.running == 0 && s.stopping() {
 		s.closeListenersLocked() // the last test of a shutdown

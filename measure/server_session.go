@@ -34,6 +34,8 @@ type serverTest struct {
 	streams []net.Conn          // every data connection, closed at the end
 	ordered []net.Conn          // the data connections in stream-id order
 	mptcp   bool                // they run over MPTCP (read while open)
+
+	ending bool // results sent, waiting for IPERF_DONE (guarded by srv.mu)
 }
 
 type acceptedStream struct {
@@ -552,6 +554,11 @@ wait:
 		return nil, ioFailure("control: send DISPLAY_RESULTS", 0, err)
 	}
 	// IPERF_DONE, or the client just closing, ends the test; it was served.
+	// A client that arrives meanwhile waits for this slot (endingGrace).
+	s.mu.Lock()
+	t.ending = true
+	s.ending++
+	s.mu.Unlock()
 	_ = t.ctrl.SetReadDeadline(s.deadline())
 	if state, err := iperf3wire.ReadState(t.ctrl); err == nil && state != iperf3wire.IperfDone {
 		s.log().Debug("unexpected message after DISPLAY_RESULTS", "client", t.client, "state", state)
