@@ -20,6 +20,7 @@ type fastPath struct {
 
 	truncRead bool // TCP receive with MSG_TRUNC
 	sendfile  bool // TCP -Z send with sendfile
+	rawWrite  bool // TCP send with rawWriter: returns as soon as the socket is full
 }
 
 // Kill switches, read once: IPERFMON_DISABLE_FASTPATH=1 keeps every stream

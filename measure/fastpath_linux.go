@@ -23,7 +23,7 @@ func (s *dataStream) initFastPath() {
 			}
 		default:
 			if w := newRawWriter(c); w != nil {
-				s.write = w.write
+				s.write, s.fast.rawWrite = w.write, true
 			}
 		}
 	case *net.UDPConn:

@@ -20,6 +20,10 @@ import (
 // 20 000+ a second, a tenth of the sender's CPU. A non-blocking write
 // never sleeps, so holding the P through it is safe; EAGAIN still parks
 // the goroutine in the netpoller, so deadlines and Stop work unchanged.
+//
+// Unlike net.Conn.Write it returns once the socket is full after taking
+// part of p, so that the bytes of a large write count when the kernel
+// takes them, not when all of it is taken (sendTCP writes the rest).
 type rawWriter struct {
 	rc    syscall.RawConn
 	p     []byte
@@ -46,7 +50,7 @@ func (w *rawWriter) send(fd uintptr) bool {
 			w.off += int(n)
 		case unix.EINTR:
 		case unix.EAGAIN:
-			return false // wait in the netpoller
+			return w.off > 0 // some taken: return it; none: wait in the netpoller
 		default:
 			w.errno = e
 			return true
@@ -55,7 +59,7 @@ func (w *rawWriter) send(fd uintptr) bool {
 	return true
 }
 
-// write has net.Conn.Write's contract: all of p, or an error.
+// write sends at least one byte of p, or returns an error.
 func (w *rawWriter) write(p []byte) (int, error) {
 	w.p, w.off, w.errno = p, 0, 0
 	err := w.rc.Write(w.fn)
