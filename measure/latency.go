@@ -182,11 +182,6 @@ func newProber(ip net.IP, bind net.IP) (*prober, error) {
 // so the id, source and nonce are all checked.
 func (p *prober) read() {
 	defer p.readers.Done()
-	proto := ipv4.ICMPTypeEchoReply.Protocol()
-	var reply icmp.Type = ipv4.ICMPTypeEchoReply
-	if p.v6 {
-		proto, reply = ipv6.ICMPTypeEchoReply.Protocol(), ipv6.ICMPTypeEchoReply
-	}
 	buf := make([]byte, 1500)
 	for {
 		_ = p.conn.SetReadDeadline(time.Now().Add(ProbeInterval))
@@ -206,26 +201,42 @@ func (p *prober) read() {
 			time.Sleep(ProbeInterval) // a transient error: never spin
 			continue
 		}
-		m, err := icmp.ParseMessage(proto, buf[:n])
-		if err != nil || m.Type != reply {
-			continue
-		}
-		e, ok := m.Body.(*icmp.Echo)
-		if !ok || len(e.Data) < len(p.nonce) || [8]byte(e.Data[:8]) != p.nonce {
-			continue
-		}
-		if p.method == ProbeICMPRaw && (e.ID != p.id || !sameIP(from, p.dst)) {
+		seq, ok := p.reply(buf[:n], from)
+		if !ok {
 			continue
 		}
 		p.mu.Lock()
-		if sentAt, ok := p.pending[uint16(e.Seq)]; ok {
-			delete(p.pending, uint16(e.Seq))
+		if sentAt, ok := p.pending[seq]; ok {
+			delete(p.pending, seq)
 			if rtt := now.Sub(sentAt); rtt > 0 && rtt <= ProbeTimeout && len(p.rtts) < maxLoadedProbes {
 				p.rtts = append(p.rtts, rtt)
 			}
 		}
 		p.mu.Unlock()
 	}
+}
+
+// reply is the sequence number of b when b, received from from, is an
+// echo reply to this prober: its nonce, and on a raw socket its id and
+// source too.
+func (p *prober) reply(b []byte, from net.Addr) (seq uint16, ok bool) {
+	proto := ipv4.ICMPTypeEchoReply.Protocol()
+	var want icmp.Type = ipv4.ICMPTypeEchoReply
+	if p.v6 {
+		proto, want = ipv6.ICMPTypeEchoReply.Protocol(), ipv6.ICMPTypeEchoReply
+	}
+	m, err := icmp.ParseMessage(proto, b)
+	if err != nil || m.Type != want {
+		return 0, false
+	}
+	e, ok := m.Body.(*icmp.Echo)
+	if !ok || len(e.Data) < len(p.nonce) || [8]byte(e.Data[:8]) != p.nonce {
+		return 0, false
+	}
+	if p.method == ProbeICMPRaw && (e.ID != p.id || !sameIP(from, p.dst)) {
+		return 0, false
+	}
+	return uint16(e.Seq), true
 }
 
 func sameIP(a, b net.Addr) bool { return addrIP(a).Equal(addrIP(b)) }
