@@ -19,10 +19,9 @@ func toEnding(t *testing.T, ts *servertest.Server) *servertest.RawClient {
 	require.NoError(t, err)
 	rc.SendState(iperf3wire.TestEnd)
 	rc.ExpectState(iperf3wire.ExchangeResults)
-	rc.SendJSON(map[string]any{"cpu_util_total": 1, "cpu_util_user": 0.5, "cpu_util_system": 0.5,
-		"sender_has_retransmits": 0, "streams": []map[string]any{{"id": 1, "bytes": 64 << 10,
-			"retransmits": 0, "jitter": 0, "errors": 0, "packets": 0, "start_time": 0, "end_time": 1}}})
-	var theirs map[string]any
+	rc.SendJSON(iperf3wire.Results{CPUUtilTotal: 1, CPUUtilUser: 0.5, CPUUtilSystem: 0.5,
+		Streams: []iperf3wire.StreamResults{{ID: 1, Bytes: 64 << 10, EndTime: 1}}})
+	var theirs iperf3wire.Results
 	require.NoError(t, iperf3wire.ReadJSON(rc.C, 1<<20, &theirs))
 	rc.ExpectState(iperf3wire.DisplayResults)
 	return rc
