@@ -65,6 +65,13 @@ func Read() (map[int]CPUTimes, error) {
 	return Parse(string(b))
 }
 
+// UnfitSteal is the share of one CPU's time above which a host that the
+// hypervisor robbed during a measurement measured itself, not the tool:
+// timers (a shaper's, a pacer's) fire late and senders stall. The
+// accuracy and fleet suites do not judge what such a host measured, and
+// the bench discards such runs (BENCH_MAX_STEAL, in percent).
+const UnfitSteal = 0.02
+
 // MaxSteal is the largest share (0 to 1) of one CPU's time that was
 // stolen between two readings, over the CPUs in both: a process stalls
 // when its own CPU is stolen, whatever the others' was. CPUs whose

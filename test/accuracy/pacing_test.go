@@ -174,22 +174,19 @@ func requirePacing(t *testing.T) {
 // quarter of the CPUs' time, a tbf's timers fire late and a 16 KB bucket
 // at 500 Mbit/s dropped 17-41 % of 3.22's datagrams. A failed attempt is
 // not counted (checker.unfit) when the hypervisor took more than
-// maxSteal of a CPU's time while a tool ran, or when stock iperf3 lost
-// more than maxRefLossPct on the link: on a host that keeps time it loses
-// under that in every case.
-const (
-	maxSteal      = 0.02
-	maxRefLossPct = 1.0
-)
+// procstat.UnfitSteal of a CPU's time while a tool ran, or when stock
+// iperf3 lost more than maxRefLossPct on the link: on a host that keeps
+// time it loses under that in every case.
+const maxRefLossPct = 1.0
 
 // judgeHost marks a failed attempt unfit when the hypervisor took more
-// than maxSteal of a CPU's time in one of m's laps (a tool run).
+// than procstat.UnfitSteal of a CPU's time in one of m's laps (a tool run).
 func judgeHost(c *checker, m *procstat.StealMeter) {
 	if c.ok() {
 		return
 	}
-	if s := m.Max(); s > maxSteal {
-		c.unfitf("the hypervisor took %.1f %% of a CPU's time (steal in /proc/stat), more than %.0f %%", 100*s, 100*maxSteal)
+	if s := m.Max(); s > procstat.UnfitSteal {
+		c.unfitf("the hypervisor took %.1f %% of a CPU's time (steal in /proc/stat), more than %.0f %%", 100*s, 100*procstat.UnfitSteal)
 	}
 }
 

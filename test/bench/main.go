@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/iperfmon/iperfmon/internal/procstat"
 )
 
 type config struct {
@@ -99,7 +101,7 @@ func loadConfig() config {
 		os.Exit(2)
 	}
 	c.policy = rerunPolicy{
-		maxSteal: envFloat("BENCH_MAX_STEAL", 2),
+		maxSteal: envFloat("BENCH_MAX_STEAL", 100*procstat.UnfitSteal),
 		maxOther: envFloat("BENCH_MAX_OTHER", 10),
 		perKey:   envInt("BENCH_MAX_RERUNS", 3),
 		budget:   time.Duration(envInt("BENCH_RERUN_TIME", 300)) * time.Second,

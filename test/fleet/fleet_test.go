@@ -376,7 +376,7 @@ func (s stats) row(name string, skipped, periods int) string {
 // requireRates checks the rates against the shaped link (see
 // maxMedianError) and logs how many were within maxError. steal is the
 // largest share of a CPU's time the hypervisor took while the tests ran:
-// above maxSteal the rates measure the host (tbf's timers fire late and
+// above procstat.UnfitSteal the rates measure the host (tbf's timers fire late and
 // 1 s tests fall short), and the median is reported, not judged.
 func (s stats) requireRates(t *testing.T, name string, steal float64) {
 	t.Helper()
@@ -388,16 +388,13 @@ func (s stats) requireRates(t *testing.T, name string, steal float64) {
 		100*float64(s.within)/float64(s.measured), 100*maxError, goodput/1e6, 100*s.median)
 	switch {
 	case s.median <= maxMedianError:
-	case steal > maxSteal:
+	case steal > procstat.UnfitSteal:
 		t.Logf("%s: median rate error %.1f%% not judged: the hypervisor took %.1f%% of a CPU's time while the tests ran (over %.0f%%)",
-			name, 100*s.median, 100*steal, 100*maxSteal)
+			name, 100*s.median, 100*steal, 100*procstat.UnfitSteal)
 	default:
 		t.Errorf("%s: median rate error %.1f%%, want ≤ %.0f%% (steal %.1f%%)", name, 100*s.median, 100*maxMedianError, 100*steal)
 	}
 }
-
-// maxSteal: see requireRates.
-const maxSteal = 0.02
 
 func tomlList(items []string) string {
 	q := make([]string, len(items))
