@@ -202,8 +202,7 @@ func newDataStream(id int, sender bool, conn net.Conn, cfg streamConfig) *dataSt
 	length := max(cfg.Length, 1)
 	switch {
 	case sender:
-		s.buf = make([]byte, length)
-		fillPayload(s.buf, cfg.Repeating)
+		s.buf = newPayload(length, cfg.Repeating)
 	case s.isUD:
 		s.buf = make([]byte, udpRecvBuf)
 	default:
@@ -218,15 +217,16 @@ func newDataStream(id int, sender bool, conn net.Conn, cfg streamConfig) *dataSt
 	return s
 }
 
-// fillPayload fills a send block with pseudo-random bytes, as iperf3 does,
-// so that compressing links do not inflate the result; with repeating
-// (--repeating-payload) with iperf3's (and iperf2's) "0123456789" pattern.
-func fillPayload(b []byte, repeating bool) {
+// newPayload is n bytes to send: pseudo-random, as iperf3 sends, so that
+// compressing links do not inflate the result; with repeating
+// (--repeating-payload) iperf3's (and iperf2's) "0123456789" pattern.
+func newPayload(n int, repeating bool) []byte {
+	b := make([]byte, n)
 	if repeating {
 		for i := range b {
 			b[i] = '0' + byte(i%10)
 		}
-		return
+		return b
 	}
 	r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	for i := 0; i < len(b); i += 8 {
@@ -235,6 +235,7 @@ func fillPayload(b []byte, repeating bool) {
 			b[i+j] = byte(v >> (8 * j))
 		}
 	}
+	return b
 }
 
 // dataPhase runs every stream of one end.

@@ -21,12 +21,6 @@ var batchPayload = [2]func() []byte{
 	sync.OnceValue(func() []byte { return newPayload(sendBatch*DefaultTCPLength, true) }),
 }
 
-func newPayload(n int, repeating bool) []byte {
-	b := make([]byte, n)
-	fillPayload(b, repeating)
-	return b
-}
-
 // sendBlock is what one write of sendTCP sends.
 func (d *dataPhase) sendBlock(s *dataStream, paced bool) []byte {
 	c := d.cfg

@@ -124,8 +124,7 @@ func newMmsgTx(c *net.UDPConn, cfg streamConfig, gso bool) *mmsgTx {
 	} else {
 		t.room = min(mmsgMax, max(1, batchBufMax/size))
 	}
-	t.buf = make([]byte, t.room*size)
-	fillPayload(t.buf, cfg.Repeating)
+	t.buf = newPayload(t.room*size, cfg.Repeating)
 	t.hs = make([]mmsghdr, mmsgMax)
 	t.iov = make([]unix.Iovec, mmsgMax)
 	for i := range t.hs {
