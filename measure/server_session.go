@@ -550,15 +550,17 @@ wait:
 	if err := iperf3wire.WriteJSON(t.ctrl, local); err != nil {
 		return nil, ioFailure("control: send results", 0, err)
 	}
-	if err := t.send(iperf3wire.DisplayResults); err != nil {
-		return nil, ioFailure("control: send DISPLAY_RESULTS", 0, err)
-	}
-	// IPERF_DONE, or the client just closing, ends the test; it was served.
-	// A client that arrives meanwhile waits for this slot (endingGrace).
+	// From DISPLAY_RESULTS on, a client that arrives waits for this slot
+	// (endingGrace). Marked before it is sent: once this client can have
+	// read it, any other client must find the test ending.
 	s.mu.Lock()
 	t.ending = true
 	s.ending++
 	s.mu.Unlock()
+	if err := t.send(iperf3wire.DisplayResults); err != nil {
+		return nil, ioFailure("control: send DISPLAY_RESULTS", 0, err)
+	}
+	// IPERF_DONE, or the client just closing, ends the test; it was served.
 	_ = t.ctrl.SetReadDeadline(s.deadline())
 	if state, err := iperf3wire.ReadState(t.ctrl); err == nil && state != iperf3wire.IperfDone {
 		s.log().Debug("unexpected message after DISPLAY_RESULTS", "client", t.client, "state", state)
